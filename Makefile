@@ -1,0 +1,91 @@
+# nnc: `make` builds the compiler and the runtime; `make run` trains the seed
+# model on Fashion-MNIST; `make test` runs every test. Both install what is
+# missing first (scripts/deps.sh).
+
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+# The flags every generated trainer must pass; our own C meets them too.
+STRICT  := -std=c11 -Wall -Wextra -Werror -pedantic
+WARN    := $(STRICT) -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L
+LDLIBS_RT := $(BLAS_LIBS) -lz -lm
+
+B := build
+
+COMPILER_SRC := $(wildcard compiler/*.c)
+COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/lexer.o
+RUNTIME_SRC  := $(wildcard runtime/*.c)
+RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
+
+.PHONY: all deps run test bench study clean golden
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(B)/nnc $(B)/libnnrt.a
+
+deps:
+	@scripts/deps.sh
+
+# --- the front end: flex and bison write into build/grammar/
+$(B)/grammar/parser.c $(B)/grammar/parser.h: grammar/parser.y
+	@mkdir -p $(@D)
+	bison -Wall -Werror --defines=$(B)/grammar/parser.h -o $(B)/grammar/parser.c $<
+
+$(B)/grammar/lexer.c $(B)/grammar/lexer.h: grammar/lexer.l
+	@mkdir -p $(@D)
+	flex --header-file=$(B)/grammar/lexer.h -o $(B)/grammar/lexer.c $<
+
+# Generated scanners and parsers are not -pedantic clean; they get plain warnings.
+$(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
+
+$(B)/compiler/%.o: compiler/%.c compiler/nnc.h $(B)/grammar/parser.h $(B)/grammar/lexer.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
+
+$(B)/nnc: $(COMPILER_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^
+
+# --- the runtime
+$(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -Iruntime -c -o $@ $<
+
+$(B)/libnnrt.a: $(RUNTIME_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# --- a model: models/NAME.model -> build/NAME.c -> build/NAME (its trainer)
+$(B)/%.c $(B)/%.h: models/%.model $(B)/nnc
+	$(B)/nnc $< -o $(B)/$*.c
+
+$(B)/%: $(B)/%.c $(B)/libnnrt.a runtime/nnrt.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -Iruntime -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT)
+
+# --- the main job: train the seed network on Fashion-MNIST
+SEED_MODEL := fashion_mlp
+run: deps
+	@$(MAKE) --no-print-directory $(B)/$(SEED_MODEL)
+	$(B)/$(SEED_MODEL) train --save $(B)/$(SEED_MODEL).ckpt
+
+# --- tests: one prove run over tests/*.t (TAP); C unit tests use cmocka
+TEST_SRC := $(wildcard tests/unit/*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libnnrt.a runtime/nnrt.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -Iruntime -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT) -lcmocka
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	OPENBLAS_NUM_THREADS=1 prove -f tests/*.t
+
+# Rewrites the golden files of tests/diag and tests/summary; review the diff.
+golden: all
+	tests/golden.sh --update
+
+clean:
+	rm -rf $(B)

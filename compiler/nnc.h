@@ -1,0 +1,184 @@
+/* nnc.h: the one internal header of the compiler, sectioned by stage.
+ *
+ * Pipeline (each stage consumes the whole output of the previous one):
+ *   source.c   file or stdin  -> Source (bytes, never NUL-terminated by the user)
+ *   lexer.l    Source         -> tokens with byte-offset locations
+ *   parser.y   tokens         -> AST: a list of Stmt (keyword + arguments)
+ *   lower.c    AST            -> Model: typed Ops with shapes, checked
+ *   summary.c  Model          -> the Keras-like --summary text
+ *   emit.c     Model          -> NAME.c and NAME.h for libnnrt
+ *   main.c     the driver: options, the pipeline, exit status
+ * Every object lives in the arena and dies at exit (no frees in the compiler).
+ */
+#ifndef NNC_H
+#define NNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNC_VERSION "0.1.0"
+
+// ------------------------------------------------------------ arena.c
+
+void *arena_alloc(size_t size); /* zeroed; exits with a message if memory runs out */
+char *arena_strndup(const char *s, size_t n);
+char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// ------------------------------------------------------------ source.c, diag.c
+
+typedef struct {
+    int start, end; /* byte offsets into Source.text, end exclusive */
+} Loc;
+
+typedef struct {
+    const char *path; /* as given on the command line; "<stdin>" for - */
+    const char *text; /* the bytes read, with a NUL appended (text may contain NULs) */
+    int len;          /* bytes in text, not counting the appended NUL */
+} Source;
+
+/* Reads the file ("-" is standard input); NULL with a message on failure. */
+Source *source_load(const char *path);
+
+/* GCC-style diagnostics: "PATH:LINE:COL: error: MSG", the source line and a
+ * caret under loc. Errors are counted; after MAX_ERRORS the driver stops. */
+#define MAX_ERRORS 20
+void error_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void warn_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void note_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int error_count(void);
+int line_of(const Source *src, int offset); /* 1-based */
+/* The text of the line holding offset, without its newline, arena-owned. */
+const char *line_text(const Source *src, int offset);
+
+// ------------------------------------------------------------ ast.c (built by parser.y)
+
+typedef enum {
+    ARG_NUMBER, /* 784, 0.5, .5, 1e-3 */
+    ARG_WORD,   /* relu, true, glorot */
+    ARG_DIMS,   /* 28x28x1, 3x3 */
+} ArgKind;
+
+typedef struct Arg Arg;
+struct Arg {
+    ArgKind kind;
+    Loc loc;          /* the value */
+    const char *key;  /* "lr" in lr=0.1; NULL for a positional argument */
+    Loc key_loc;      /* the key, when there is one */
+    const char *text; /* the value's source text */
+    double num;       /* ARG_NUMBER */
+    bool is_int;      /* ARG_NUMBER written without '.', 'e' */
+    int dims[3];      /* ARG_DIMS */
+    int n_dims;       /* ARG_DIMS: 2 or 3 */
+    Arg *next;
+};
+
+typedef struct Stmt Stmt;
+struct Stmt {
+    const char *keyword; /* first word of the statement */
+    Loc kw_loc;
+    Loc loc;             /* whole statement, keyword to last argument */
+    Arg *args;           /* in source order */
+    Stmt *next;
+};
+
+Stmt *new_stmt(const Source *src, Loc kw_loc, Arg *args);
+Arg *new_number_arg(const Source *src, Loc loc);
+Arg *new_word_arg(const Source *src, Loc loc);
+Arg *new_dims_arg(const Source *src, Loc loc);
+Arg *with_key(const Source *src, Arg *value, Loc key_loc);
+void dump_ast(FILE *out, const Stmt *stmts);
+
+// ------------------------------------------------------------ parse.c (lexer.l + parser.y)
+
+/* Parses the whole source, reporting every syntax error; returns the
+ * statements that parsed (the caller checks error_count()). */
+Stmt *parse_source(const Source *src);
+
+// ------------------------------------------------------------ lower.c: the IR
+
+/* ORDER ACT: keep in step with nn_act in runtime/nnrt.h */
+typedef enum { ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTMAX, ACT_LEAKY_RELU } ActKind;
+typedef enum { INIT_GLOROT, INIT_HE, INIT_ZEROS } InitKind; /* default: glorot, as Keras */
+typedef enum { LOSS_CROSS_ENTROPY, LOSS_MSE } LossKind;
+typedef enum { OPT_SGD, OPT_ADAM } OptKind;
+
+typedef struct {
+    int rank;    /* 1: a vector of c features (h = w = 1); 3: an h x w x c image */
+    int h, w, c;
+} Shape;
+
+typedef enum {
+    OP_DENSE,     /* y = act(x W^T + b) */
+    OP_CONV2D,    /* y = act(conv(x, W) + b) */
+    OP_MAXPOOL,
+    OP_AVGPOOL,
+    OP_BATCHNORM,
+    OP_FLATTEN,   /* (h,w,c) -> (h*w*c): a no-op on HWC data */
+    OP_DROPOUT,
+    OP_ACT,       /* an activation written as its own statement */
+} OpKind;
+
+typedef struct {
+    OpKind kind;
+    int index;          /* 1-based position among the ops: names L1, L2, ... */
+    const Stmt *stmt;   /* where it came from: location, source line for comments */
+    Shape in, out;
+    ActKind act;        /* dense/conv2d fused activation, or OP_ACT's */
+    float alpha;        /* leaky_relu slope */
+    int units;          /* dense: OUT; conv2d: OC */
+    int kernel, stride; /* conv2d, pools: K, S */
+    int pad;            /* conv2d: zero padding on top/left (0 for valid) */
+    bool same;          /* conv2d padding=same */
+    InitKind init;
+    bool bias;
+    float rate;         /* dropout p */
+    float momentum, eps; /* batchnorm */
+    size_t w_off, n_w;  /* weights (dense, conv2d) or [gamma, beta] (batchnorm) in the param buffer */
+    size_t b_off, n_b;  /* bias; n_b = 0 without one */
+    size_t s_off, n_s;  /* batchnorm running [mean, var] in the state buffer */
+} Op;
+
+typedef struct {
+    LossKind loss;
+    OptKind optimizer;
+    double lr, momentum, beta1, beta2, eps, weight_decay;
+    bool nesterov;
+    long batch, epochs;
+    uint64_t seed;
+} Train;
+
+typedef struct {
+    const char *name;   /* C-safe identifier, the prefix of every generated symbol */
+    const char *source_path;
+    const Source *src;
+    Shape input;
+    Op *ops;            /* in execution order */
+    int n_ops;
+    Train train;        /* defaults filled in where the .model is silent */
+    size_t n_param;     /* floats: weights, biases, gamma/beta */
+    size_t n_state;     /* floats: batchnorm running statistics */
+} Model;
+
+/* Lowers, infers shapes and checks; reports every problem it finds. Returns
+ * NULL if there was an error. Warnings do not stop it. */
+Model *lower_program(const Source *src, const Stmt *stmts);
+const char *act_name(ActKind act);
+size_t shape_size(Shape s);
+
+// ------------------------------------------------------------ summary.c
+
+/* Keras-like summary: layers, output shapes, parameter counts, totals, and
+ * the memory training needs at the model's batch size. */
+char *format_summary(const Model *m);
+
+// ------------------------------------------------------------ emit.c
+
+/* Writes the trainer's C to c_path and its header to h_path, each through a
+ * temporary file renamed into place; returns 0, or -1 after a message. */
+int emit_model(const Model *m, const char *c_path, const char *h_path);
+uint64_t model_fingerprint(const Model *m);
+
+#endif

@@ -1,0 +1,185 @@
+/* nnrt.h: the runtime every nnc-generated trainer links against (libnnrt.a).
+ *
+ * Two halves:
+ *   - kernels: the math of each layer, forward and backward, over row-major
+ *     float arrays; the generated C calls them with constant sizes;
+ *   - the trainer: data loading, optimizers, checkpoints, the training loop
+ *     and the command line, driven by an nn_model_desc that the generated C
+ *     fills in (nn_main).
+ *
+ * Conventions (llm.c style): outputs first, then inputs, then sizes.
+ * Size letters: B batch, IN/OUT features, H,W,C height/width/channels of an
+ * image in HWC order (channels last, the order the input arrives in), K the
+ * side of a square kernel, S the stride, OH,OW output height/width, OC
+ * output channels. Gradients carry a d prefix (dx, dW, db, dy).
+ * Backward kernels OVERWRITE their gradient outputs (no zero_grad needed:
+ * in a sequential network every buffer has exactly one writer).
+ * Weight layouts: dense W is (OUT, IN) as in PyTorch, y = x W^T + b;
+ * conv W is (OC, K, K, C), so a filter is one contiguous row.
+ */
+#ifndef NNRT_H
+#define NNRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NNRT_ABI 1 /* bumped when nn_model_desc or a kernel signature changes */
+
+/* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
+typedef enum {
+    NN_LINEAR,     /* y = x */
+    NN_RELU,       /* y = max(x, 0) */
+    NN_SIGMOID,    /* y = 1 / (1 + e^-x) */
+    NN_TANH,       /* y = tanh x */
+    NN_SOFTMAX,    /* y_i = e^x_i / sum_j e^x_j over each row */
+    NN_LEAKY_RELU, /* y = x > 0 ? x : alpha x, alpha >= 0 */
+} nn_act;
+
+typedef enum { NN_CROSS_ENTROPY, NN_MSE } nn_loss;
+typedef enum { NN_SGD, NN_ADAM } nn_optimizer;
+
+/* ---------------------------------------------------------------- kernels */
+
+/* y(B,OUT) = x(B,IN) W(OUT,IN)^T (no bias: see nn_bias_act) */
+void nn_dense_forward(float *y, const float *x, const float *W, int B, int IN, int OUT);
+/* dW(OUT,IN) = dy^T x; db(OUT) = column sums of dy (skipped if db is NULL);
+ * dx(B,IN) = dy W (skipped if dx is NULL: the first layer needs no input gradient) */
+void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                       const float *W, int B, int IN, int OUT);
+
+/* y(R,N) = act(y + b) in place, one pass over a GEMM output; b may be NULL */
+void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha);
+/* y = act(x) over rows of N; y may alias x */
+void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float alpha);
+/* dx = dy * act'(.) computed from the OUTPUT y; dx may alias dy */
+void nn_act_backward(float *dx, const float *dy, const float *y, int R, int N, nn_act act,
+                     float alpha);
+
+/* Inverted dropout: y = x * keep / (1 - p), keep ~ Bernoulli(1 - p).
+ * The mask is a pure function of (key, i): nn_dropout_backward with the same
+ * key regenerates it, so no mask is stored and results do not depend on the
+ * thread count. y may alias x, dx may alias dy. */
+void nn_dropout_forward(float *y, const float *x, size_t n, float p, uint64_t key);
+void nn_dropout_backward(float *dx, const float *dy, size_t n, float p, uint64_t key);
+/* 1 if element i is kept under (key, p): the mask the two functions above use */
+int nn_dropout_keep(uint64_t key, size_t i, float p);
+
+/* Softmax + cross-entropy on logits z(B,N) with labels y(B), fused for
+ * numerical stability. Returns the mean loss over the batch; writes
+ * dz = (softmax(z) - onehot(y)) / B. dz may be NULL (evaluation). */
+float nn_softmax_xent(float *dz, const float *z, const int *labels, int B, int N);
+/* Mean squared error against onehot(labels), averaged over all B*N
+ * elements (as Keras and PyTorch do). dout may be NULL. */
+float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
+
+/* Convolution, NHWC. x(B,H,W,C) -> y(B,OH,OW,OC); pad is the zero padding
+ * on top/left (bottom/right gets whatever the output size implies).
+ * col is scratch of B*OH*OW*K*K*C floats (im2col). No bias (nn_bias_act). */
+void nn_conv2d_forward(float *y, const float *x, const float *W, float *col, int B, int H,
+                       int W_, int C, int K, int S, int pad, int OC, int OH, int OW);
+void nn_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
+                        const float *W, float *col, int B, int H, int W_, int C, int K, int S,
+                        int pad, int OC, int OH, int OW);
+
+/* Pooling, NHWC, KxK window, stride S, no padding. maxpool keeps the
+ * flat input index of each maximum in argmax for the backward pass. */
+void nn_maxpool_forward(float *y, int32_t *argmax, const float *x, int B, int H, int W_, int C,
+                        int K, int S, int OH, int OW);
+void nn_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int B, int H, int W_,
+                         int C, int OH, int OW);
+void nn_avgpool_forward(float *y, const float *x, int B, int H, int W_, int C, int K, int S,
+                        int OH, int OW);
+void nn_avgpool_backward(float *dx, const float *dy, int B, int H, int W_, int C, int K, int S,
+                         int OH, int OW);
+
+/* Batch normalisation over the last axis of x(R,C) (R = B*H*W for images).
+ * Training: batch statistics; saves mean and inverse std in save(2C) for
+ * backward; updates running(2C) = [mean, var] with
+ * running = momentum * running + (1 - momentum) * batch (Keras convention,
+ * unbiased variance for the running estimate).
+ * gamma_beta(2C) = [gamma, beta]; y may not alias x. */
+void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
+                        const float *gamma_beta, int R, int C, float momentum, float eps);
+void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
+                        int R, int C, float eps);
+void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
+                           const float *save, const float *gamma_beta, int R, int C);
+
+/* ------------------------------------------------------------------ RNG */
+
+/* SplitMix64 stream: parameter init and shuffling. Deterministic per seed. */
+typedef struct { uint64_t s; } nn_rng;
+nn_rng nn_rng_seed(uint64_t seed);
+uint64_t nn_rng_next(nn_rng *r);
+float nn_rng_uniform(nn_rng *r);  /* [0, 1) */
+float nn_rng_normal(nn_rng *r);   /* N(0, 1) */
+/* Stateless 64-bit mix of (key, counter): dropout masks and key derivation */
+uint64_t nn_hash2(uint64_t key, uint64_t counter);
+
+/* Initialisers of one tensor (fan_in/fan_out as Keras computes them) */
+void nn_init_glorot_uniform(float *w, size_t n, int fan_in, int fan_out, nn_rng *r);
+void nn_init_he_uniform(float *w, size_t n, int fan_in, nn_rng *r);
+void nn_init_fill(float *w, size_t n, float value);
+
+/* ---------------------------------------------------------- optimizers */
+
+typedef struct {
+    nn_optimizer optimizer;
+    float lr;
+    float momentum;      /* sgd */
+    int nesterov;        /* sgd */
+    float beta1, beta2, eps; /* adam */
+    float weight_decay;  /* L2 added to the gradient, as torch.optim does */
+    int batch;
+    int epochs;
+    uint64_t seed;
+} nn_hparams;
+
+/* One update of n parameters. state holds 1 (sgd momentum) or 2 (adam m, v)
+ * arrays of n floats, zero at start; t is the 1-based step number. */
+void nn_optimizer_step(float *param, const float *grad, float *state, size_t n,
+                       const nn_hparams *h, long t);
+size_t nn_optimizer_state_size(const nn_hparams *h, size_t n);
+
+/* ---------------------------------------------------------- the model */
+
+/* What generated code provides. All feature sizes are constants inside the
+ * generated functions; only the batch size B is a run-time argument (the
+ * last batch of an epoch is short, --batch overrides the .model's). */
+typedef struct {
+    const char *name;        /* model name, also the C prefix */
+    const char *source;      /* .model file it was generated from */
+    uint64_t fingerprint;    /* hash of the architecture: checkpoints of any other refuse to load */
+    int in_h, in_w, in_c;    /* input image shape (1x1xN for a flat input) */
+    int in_size;             /* in_h * in_w * in_c */
+    int out_size;            /* classes: labels are 0 .. out_size-1 */
+    nn_loss loss;
+    size_t n_param;          /* floats in the flat parameter (and gradient) buffer */
+    size_t n_state;          /* floats of non-trained state kept in checkpoints (batchnorm) */
+    size_t work_per_sample;  /* floats of training workspace per sample */
+    size_t work_fixed;       /* floats of training workspace independent of B */
+    nn_hparams defaults;     /* from the .model's training statements */
+    const char *summary;     /* the text `nnc --summary` prints */
+    /* Fill param and state: a pure function of the seed. */
+    void (*init)(float *param, float *state, uint64_t seed);
+    /* Forward (dropout on, batchnorm on batch statistics) and backward on
+     * x(B,in_size) with labels(B); writes the output logits (B,out_size) to
+     * out, the gradient of the mean loss to grad (overwritten), updates
+     * running statistics in state; returns the mean loss. dropout_key
+     * seeds this step's masks. */
+    float (*train_step)(const float *param, float *grad, float *state, float *work,
+                        const float *x, const int *labels, float *out, int B,
+                        uint64_t dropout_key);
+    /* Inference: no dropout code at all, batchnorm on running statistics.
+     * work holds at least infer_work(B) floats. out(B,out_size) gets the
+     * model's output (probabilities if it ends in softmax, else logits). */
+    void (*infer)(const float *param, const float *state, float *work, const float *x,
+                  float *out, int B);
+    size_t (*infer_work)(int B);
+} nn_model_desc;
+
+/* The trainer's command line (train, eval, summary, --help): see
+ * docs/trainer.md. Returns the process exit status. */
+int nn_main(int argc, char **argv, const nn_model_desc *m);
+
+#endif
