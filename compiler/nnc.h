@@ -52,6 +52,11 @@ int error_count(void);
 int line_of(const Source *src, int offset); /* 1-based */
 /* The text of the line holding offset, without its newline, arena-owned. */
 const char *line_text(const Source *src, int offset);
+/* s[0..n) made safe to quote inside a message: at most 40 bytes, "..." where
+ * cut, unprintable bytes as '?'. Arena-owned. */
+const char *clip_text(const char *s, size_t n);
+/* n with thousands separators, as Keras prints counts: 1,199,882 */
+const char *thousands(size_t n);
 
 // ------------------------------------------------------------ ast.c (built by parser.y)
 
@@ -81,10 +86,13 @@ struct Stmt {
     Loc kw_loc;
     Loc loc;             /* whole statement, keyword to last argument */
     Arg *args;           /* in source order */
+    bool broken;         /* lost to a syntax error: keyword is its first word ("" if
+                          * none), args is NULL; later passes know something was there */
     Stmt *next;
 };
 
 Stmt *new_stmt(const Source *src, Loc kw_loc, Arg *args);
+Stmt *new_broken_stmt(const Source *src, Loc loc); /* loc: what the parser skipped */
 Arg *new_number_arg(const Source *src, Loc loc);
 Arg *new_word_arg(const Source *src, Loc loc);
 Arg *new_dims_arg(const Source *src, Loc loc);
@@ -167,6 +175,31 @@ typedef struct {
 Model *lower_program(const Source *src, const Stmt *stmts);
 const char *act_name(ActKind act);
 size_t shape_size(Shape s);
+
+// ------------------------------------------------------------ plan.c: buffers of the generated code
+
+/* A copy of m with every OP_ACT that directly follows a dense/conv2d of
+ * linear activation folded into it (one bias+activation pass per GEMM). */
+const Model *fuse_activations(const Model *m);
+
+/* Floats of workspace the generated code uses (for the fused model). */
+typedef struct {
+    size_t saved_per_sample;   /* forward outputs kept for the backward pass */
+    size_t grad_per_sample;    /* two ping-pong buffers of activation gradients */
+    size_t scratch_per_sample; /* im2col columns, maxpool argmax */
+    size_t fixed;              /* batchnorm batch statistics */
+    size_t infer_per_sample;   /* inference: two ping-pong buffers + scratch */
+} WorkPlan;
+WorkPlan plan_work(const Model *fused);
+/* Where each op of the fused model keeps its output in the saved area */
+typedef struct {
+    bool aliases_input; /* flatten: the output is the input buffer */
+    size_t out;         /* per-sample offset of the output */
+    size_t argmax;      /* maxpool: per-sample offset of the argmax indices */
+} OpSlot;
+void plan_slots(const Model *fused, OpSlot *slots); /* slots has n_ops entries */
+/* Floats of optimizer state for n parameters (adam 2n, sgd+momentum n, sgd 0) */
+size_t optimizer_state_floats(const Train *t, size_t n);
 
 // ------------------------------------------------------------ summary.c
 

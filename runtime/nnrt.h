@@ -74,7 +74,8 @@ float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
 
 /* Convolution, NHWC. x(B,H,W,C) -> y(B,OH,OW,OC); pad is the zero padding
  * on top/left (bottom/right gets whatever the output size implies).
- * col is scratch of B*OH*OW*K*K*C floats (im2col). No bias (nn_bias_act). */
+ * col is scratch of B*OH*OW*K*K*C floats (im2col). No bias (nn_bias_act).
+ * Backward: dx and db may be NULL (the first layer needs no input gradient). */
 void nn_conv2d_forward(float *y, const float *x, const float *W, float *col, int B, int H,
                        int W_, int C, int K, int S, int pad, int OC, int OH, int OW);
 void nn_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
@@ -102,6 +103,7 @@ void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
                         const float *gamma_beta, int R, int C, float momentum, float eps);
 void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
                         int R, int C, float eps);
+/* dx may be NULL */
 void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
                            const float *save, const float *gamma_beta, int R, int C);
 
@@ -154,12 +156,14 @@ typedef struct {
     int in_size;             /* in_h * in_w * in_c */
     int out_size;            /* classes: labels are 0 .. out_size-1 */
     nn_loss loss;
+    int out_is_prob;         /* infer() ends in softmax: its output is probabilities, not logits */
     size_t n_param;          /* floats in the flat parameter (and gradient) buffer */
     size_t n_state;          /* floats of non-trained state kept in checkpoints (batchnorm) */
     size_t work_per_sample;  /* floats of training workspace per sample */
     size_t work_fixed;       /* floats of training workspace independent of B */
     nn_hparams defaults;     /* from the .model's training statements */
-    const char *summary;     /* the text `nnc --summary` prints */
+    const char *const *summary; /* the lines `nnc --summary` prints, NULL-terminated
+                                   (lines, not one string: C11 caps literals at 4095 chars) */
     /* Fill param and state: a pure function of the seed. */
     void (*init)(float *param, float *state, uint64_t seed);
     /* Forward (dropout on, batchnorm on batch statistics) and backward on

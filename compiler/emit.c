@@ -1,0 +1,650 @@
+/* emit.c: writes the checked IR as C for libnnrt.
+ *
+ * Consumes a Model (from lower_program); produces NAME.c (parameter layout,
+ * init, train step, inference, the nn_model_desc and main) and NAME.h (the
+ * public symbols, for programs that embed the inference function).
+ * Every size is a constant in the output except the batch size B. Each block
+ * starts with a comment quoting the .model line it comes from. Both files are
+ * built in memory and then written through temporary files renamed into
+ * place, so a failure never leaves a half-written file.
+ *
+ * The generated code is a schedule of runtime kernel calls over one flat
+ * parameter buffer and one workspace whose layout plan.c decides.
+ */
+#include "nnc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    FILE *out;
+    const Model *m;       /* fused */
+    const Model *written; /* as written, for the summary */
+    OpSlot *slots;
+    WorkPlan plan;
+    const char *file;  /* the .model's file name, for comments */
+    int first_trained; /* index (0-based) of the first op with parameters; n_ops if none */
+} Emit;
+
+static void out(Emit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(Emit *e, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->out, fmt, ap);
+    va_end(ap);
+}
+
+/* A float literal: "%g" alone would print 0 as "0f", which is not C. */
+static const char *flt(double v) {
+    char *s = arena_printf("%.9g", v);
+    return strpbrk(s, ".e") ? arena_printf("%sf", s) : arena_printf("%s.0f", s);
+}
+
+static const char *const act_enum[] = {"NN_LINEAR", "NN_RELU",    "NN_SIGMOID",
+                                       "NN_TANH",   "NN_SOFTMAX", "NN_LEAKY_RELU"};
+
+/* The statement's source text, safe inside a C comment. */
+static const char *stmt_text(const Emit *e, const Op *op) {
+    const Source *src = e->m->src;
+    Loc loc = op->stmt->loc;
+    char *s = arena_strndup(src->text + loc.start, (size_t)(loc.end - loc.start));
+    for (char *p = s; *p; p++)
+        if ((*p == '*' && p[1] == '/') || (unsigned char)*p < ' ')
+            *p = ' ';
+    return s;
+}
+
+static void comment_op(Emit *e, const Op *op, const char *indent) {
+    out(e, "%s/* %s:%d: %s */\n", indent, e->file, line_of(e->m->src, op->stmt->loc.start),
+        stmt_text(e, op));
+}
+
+static const char *shape_str(Shape s) {
+    if (s.rank == 1)
+        return arena_printf("%d", s.c);
+    return arena_printf("%d, %d, %d", s.h, s.w, s.c);
+}
+
+/* Rows and row length for elementwise and per-feature kernels. */
+static size_t rows_per_sample(Shape s) {
+    return (size_t)s.h * s.w;
+}
+
+static bool ends_in_softmax(const Model *m) {
+    const Op *last = &m->ops[m->n_ops - 1];
+    return (last->kind == OP_ACT || last->kind == OP_DENSE || last->kind == OP_CONV2D) &&
+           last->act == ACT_SOFTMAX;
+}
+
+/* With cross-entropy, a final softmax is left to the fused loss. */
+static bool softmax_fused_with_loss(const Emit *e, const Op *op) {
+    return e->m->train.loss == LOSS_CROSS_ENTROPY && op == &e->m->ops[e->m->n_ops - 1] &&
+           op->act == ACT_SOFTMAX;
+}
+
+static bool has_params(const Op *op) {
+    return op->n_w > 0;
+}
+
+// ------------------------------------------------------------ layout
+
+static void emit_layout(Emit *e) {
+    const Model *m = e->m;
+    out(e, "/* Parameters: one flat buffer of %zu floats; offsets in floats. */\n", m->n_param);
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        if (!has_params(op))
+            continue;
+        const char *what = op->kind == OP_BATCHNORM ? "gamma, beta" : "weights";
+        if (op->kind == OP_DENSE)
+            what = arena_printf("(%d, %zu)", op->units, shape_size(op->in));
+        else if (op->kind == OP_CONV2D)
+            what = arena_printf("(%d, %d, %d, %d)", op->units, op->kernel, op->kernel, op->in.c);
+        out(e, "#define P_L%d_W %zu /* %s  line %d: %s */\n", op->index, op->w_off, what,
+            line_of(m->src, op->stmt->loc.start), stmt_text(e, op));
+        if (op->n_b)
+            out(e, "#define P_L%d_B %zu /* (%zu) */\n", op->index, op->b_off, op->n_b);
+    }
+    if (m->n_state) {
+        out(e,
+            "\n/* State: %zu floats of batchnorm running [mean, var], saved in checkpoints. */\n",
+            m->n_state);
+        for (int i = 0; i < m->n_ops; i++)
+            if (m->ops[i].n_s)
+                out(e, "#define S_L%d %zu\n", m->ops[i].index, m->ops[i].s_off);
+    }
+    out(e,
+        "\n/* Training workspace: %zu floats per sample (saved activations %zu, gradients %zu,\n"
+        " * im2col %zu) and %zu fixed (batchnorm statistics). */\n",
+        e->plan.saved_per_sample + e->plan.grad_per_sample + e->plan.scratch_per_sample,
+        e->plan.saved_per_sample, e->plan.grad_per_sample, e->plan.scratch_per_sample,
+        e->plan.fixed);
+    out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n",
+        e->plan.saved_per_sample + e->plan.grad_per_sample + e->plan.scratch_per_sample,
+        e->plan.fixed);
+    out(e, "#define GRAD_FLOATS %zu /* one of the two gradient buffers, per sample */\n\n",
+        e->plan.grad_per_sample / 2);
+}
+
+// ------------------------------------------------------------ init
+
+static void emit_init(Emit *e) {
+    const Model *m = e->m;
+    out(e, "/* Parameter initialisation: each layer draws from its own stream, so adding a\n"
+           " * layer leaves the others' initial values unchanged. */\n");
+    out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
+    if (!m->n_state)
+        out(e, "    (void)state;\n");
+    if (!m->n_param)
+        out(e, "    (void)param;\n    (void)seed;\n");
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        if (!has_params(op))
+            continue;
+        comment_op(e, op, "    ");
+        int L = op->index;
+        if (op->kind == OP_BATCHNORM) {
+            int C = op->out.c;
+            out(e, "    nn_init_fill(param + P_L%d_W, %d, 1.0f); /* gamma */\n", L, C);
+            out(e, "    nn_init_fill(param + P_L%d_W + %d, %d, 0.0f); /* beta */\n", L, C, C);
+            out(e, "    nn_init_fill(state + S_L%d, %d, 0.0f); /* running mean */\n", L, C);
+            out(e, "    nn_init_fill(state + S_L%d + %d, %d, 1.0f); /* running variance */\n", L, C,
+                C);
+            continue;
+        }
+        long fan_in = op->kind == OP_DENSE ? (long)shape_size(op->in)
+                                           : (long)op->kernel * op->kernel * op->in.c;
+        long fan_out = op->kind == OP_DENSE ? op->units : (long)op->kernel * op->kernel * op->units;
+        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, %d));\n", L);
+        switch (op->init) {
+        case INIT_GLOROT:
+            out(e, "        nn_init_glorot_uniform(param + P_L%d_W, %zu, %ld, %ld, &r);\n", L,
+                op->n_w, fan_in, fan_out);
+            break;
+        case INIT_HE:
+            out(e, "        nn_init_he_uniform(param + P_L%d_W, %zu, %ld, &r);\n", L, op->n_w,
+                fan_in);
+            break;
+        case INIT_ZEROS:
+            out(e, "        (void)r;\n        nn_init_fill(param + P_L%d_W, %zu, 0.0f);\n", L,
+                op->n_w);
+            break;
+        }
+        out(e, "    }\n");
+        if (op->n_b)
+            out(e, "    nn_init_fill(param + P_L%d_B, %zu, 0.0f);\n", L, op->n_b);
+    }
+    out(e, "}\n\n");
+}
+
+// ------------------------------------------------------------ forward
+
+/* The C expressions naming an op's input and output buffers. */
+typedef struct {
+    const char *x, *y;
+} Io;
+
+static const char *bias_arg(const Op *op, const char *buf) {
+    return op->n_b ? arena_printf("%s + P_L%d_B", buf, op->index) : "NULL";
+}
+
+/* One op's forward pass. train: batchnorm uses batch statistics and maxpool
+ * keeps its argmax; act: the activation to apply after a GEMM. */
+static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind act) {
+    int L = op->index;
+    Shape in = op->in, o = op->out;
+    size_t R = rows_per_sample(o);
+    switch (op->kind) {
+    case OP_DENSE:
+        out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", io.y, io.x, L,
+            shape_size(in), op->units);
+        out(e, "    nn_bias_act(%s, %s, B, %d, %s, %s);\n", io.y, bias_arg(op, "param"), op->units,
+            act_enum[act], flt(op->alpha));
+        break;
+    case OP_CONV2D:
+        out(e,
+            "    nn_conv2d_forward(%s, %s, param + P_L%d_W, col, B, %d, %d, %d, %d, %d, %d, %d, "
+            "%d, %d);\n",
+            io.y, io.x, L, in.h, in.w, in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
+        out(e, "    nn_bias_act(%s, %s, B * %zu, %d, %s, %s);\n", io.y, bias_arg(op, "param"), R,
+            o.c, act_enum[act], flt(op->alpha));
+        break;
+    case OP_MAXPOOL:
+        out(e, "    nn_maxpool_forward(%s, %s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", io.y,
+            train ? arena_printf("(int32_t *)(work + b * %zu)", e->slots[L - 1].argmax) : "NULL",
+            io.x, in.h, in.w, in.c, op->kernel, op->stride, o.h, o.w);
+        break;
+    case OP_AVGPOOL:
+        out(e, "    nn_avgpool_forward(%s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", io.y, io.x, in.h,
+            in.w, in.c, op->kernel, op->stride, o.h, o.w);
+        break;
+    case OP_BATCHNORM:
+        if (train)
+            out(e,
+                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, B * %zu, %d, "
+                "%s, %s);\n",
+                io.y, L, L, io.x, L, R, o.c, flt(op->momentum), flt(op->eps));
+        else
+            out(e,
+                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, B * %zu, %d, "
+                "%s);\n",
+                io.y, io.x, L, L, R, o.c, flt(op->eps));
+        break;
+    case OP_DROPOUT:
+        out(e, "    nn_dropout_forward(%s, %s, b * %zu, %s, key%d);\n", io.y, io.x, shape_size(o),
+            flt(op->rate), L);
+        break;
+    case OP_ACT:
+        out(e, "    nn_act_forward(%s, %s, B * %zu, %d, %s, %s);\n", io.y, io.x, R, o.c,
+            act_enum[act], flt(op->alpha));
+        break;
+    case OP_FLATTEN:
+        break;
+    }
+}
+
+// ------------------------------------------------------------ train step
+
+static const char *saved_name(const Emit *e, int i) {
+    while (i >= 0 && e->slots[i].aliases_input)
+        i--;
+    return i < 0 ? "x" : arena_printf("L%d", e->m->ops[i].index);
+}
+
+static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
+    int L = op->index;
+    Shape in = op->in, o = op->out;
+    size_t R = rows_per_sample(o);
+    const char *dy = arena_printf("g%d", *cur);
+    const char *dx = i == e->first_trained ? "NULL" : arena_printf("g%d", 1 - *cur);
+    const char *x = saved_name(e, i - 1), *y = saved_name(e, i);
+    bool act = (op->kind == OP_DENSE || op->kind == OP_CONV2D) && op->act != ACT_LINEAR &&
+               !softmax_fused_with_loss(e, op);
+    if (act)
+        out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+            act_enum[op->act], flt(op->alpha));
+    switch (op->kind) {
+    case OP_DENSE:
+        out(e,
+            "    nn_dense_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, B, %zu, %d);\n",
+            dx, L, bias_arg(op, "grad"), dy, x, L, shape_size(in), op->units);
+        break;
+    case OP_CONV2D:
+        out(e,
+            "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, col, B, %d, "
+            "%d, %d, %d, %d, %d, %d, %d, %d);\n",
+            dx, L, bias_arg(op, "grad"), dy, x, L, in.h, in.w, in.c, op->kernel, op->stride,
+            op->pad, o.c, o.h, o.w);
+        break;
+    case OP_MAXPOOL:
+        out(e,
+            "    nn_maxpool_backward(%s, %s, (const int32_t *)(work + b * %zu), B, %d, %d, %d, "
+            "%d, %d);\n",
+            dx, dy, e->slots[i].argmax, in.h, in.w, in.c, o.h, o.w);
+        break;
+    case OP_AVGPOOL:
+        out(e, "    nn_avgpool_backward(%s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", dx, dy, in.h,
+            in.w, in.c, op->kernel, op->stride, o.h, o.w);
+        break;
+    case OP_BATCHNORM:
+        out(e,
+            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, B * %zu, "
+            "%d);\n",
+            dx, L, dy, x, L, L, R, o.c);
+        break;
+    case OP_DROPOUT:
+        out(e, "    nn_dropout_backward(%s, %s, b * %zu, %s, key%d);\n", dy, dy, shape_size(o),
+            flt(op->rate), L);
+        return;
+    case OP_ACT:
+        if (!softmax_fused_with_loss(e, op))
+            out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+                act_enum[op->act], flt(op->alpha));
+        return;
+    case OP_FLATTEN:
+        return;
+    }
+    *cur = 1 - *cur;
+}
+
+static void emit_train_step(Emit *e) {
+    const Model *m = e->m;
+    const char *N = m->name;
+    size_t out_size = shape_size(m->ops[m->n_ops - 1].out);
+    out(e,
+        "/* One training step on x(B, %zu): forward with dropout, the loss, backward.\n"
+        " * Writes the outputs (B, %zu) to out and the gradient of the mean loss to grad. */\n",
+        shape_size(m->input), out_size);
+    out(e,
+        "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
+        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key)\n{\n",
+        N);
+    out(e, "    const size_t b = (size_t)B;\n");
+    bool uses_state = false, uses_col = false, uses_key = false, uses_grad = false;
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        uses_state |= op->kind == OP_BATCHNORM;
+        uses_col |= op->kind == OP_CONV2D;
+        uses_key |= op->kind == OP_DROPOUT;
+        uses_grad |= has_params(op);
+        if (!e->slots[i].aliases_input)
+            out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", op->index, e->slots[i].out,
+                shape_str(op->out));
+    }
+    size_t g = e->plan.saved_per_sample;
+    out(e, "    float *g0 = work + b * %zu, *g1 = work + b * %zu; /* activation gradients */\n", g,
+        g + e->plan.grad_per_sample / 2);
+    if (uses_col)
+        out(e, "    float *col = work + b * %zu; /* im2col */\n", g + e->plan.grad_per_sample);
+    size_t fixed = 0;
+    for (int i = 0; i < m->n_ops; i++)
+        if (m->ops[i].kind == OP_BATCHNORM) {
+            out(e, "    float *bn%d = work + b * WORK_PER_SAMPLE + %zu; /* mean, 1/std */\n",
+                m->ops[i].index, fixed);
+            fixed += 2 * (size_t)m->ops[i].out.c;
+        }
+    for (int i = 0; i < m->n_ops; i++)
+        if (m->ops[i].kind == OP_DROPOUT)
+            out(e, "    const uint64_t key%d = nn_hash2(dropout_key, %d);\n", m->ops[i].index,
+                m->ops[i].index);
+    if (!uses_state)
+        out(e, "    (void)state;\n");
+    if (!uses_key)
+        out(e, "    (void)dropout_key;\n");
+    if (!uses_grad)
+        out(e, "    (void)grad;\n    (void)param;\n    (void)g1;\n");
+
+    out(e, "\n    /* forward */\n");
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        comment_op(e, op, "    ");
+        if (op->kind == OP_FLATTEN) {
+            out(e, "    /* HWC data is already flat: nothing to do */\n");
+            continue;
+        }
+        bool fused = softmax_fused_with_loss(e, op);
+        Io io = {saved_name(e, i - 1), saved_name(e, i)};
+        if (fused && op->kind == OP_ACT) {
+            out(e, "    /* softmax is fused with the cross-entropy loss below */\n");
+            out(e, "    memcpy(%s, %s, b * %zu * sizeof(float));\n", io.y, io.x, out_size);
+            continue;
+        }
+        emit_forward_op(e, op, io, true, fused ? ACT_LINEAR : op->act);
+    }
+    const char *y = saved_name(e, m->n_ops - 1);
+    out(e, "\n    /* loss */\n");
+    out(e, "    memcpy(out, %s, b * %zu * sizeof(float));\n", y, out_size);
+    if (m->train.loss == LOSS_CROSS_ENTROPY)
+        out(e, "    const float loss = nn_softmax_xent(g0, %s, labels, B, %zu);\n", y, out_size);
+    else
+        out(e, "    const float loss = nn_mse(g0, %s, labels, B, %zu);\n", y, out_size);
+
+    out(e, "\n    /* backward, from the last layer to the first that has parameters */\n");
+    int cur = 0;
+    for (int i = m->n_ops - 1; i >= e->first_trained; i--) {
+        comment_op(e, &m->ops[i], "    ");
+        emit_backward_op(e, &m->ops[i], i, &cur);
+    }
+    out(e, "    return loss;\n}\n\n");
+}
+
+// ------------------------------------------------------------ inference
+
+static void emit_infer(Emit *e) {
+    const Model *m = e->m;
+    const char *N = m->name;
+    size_t half = e->plan.grad_per_sample / 2;
+    out(e,
+        "/* Inference on x(B, %zu): no dropout at all, batchnorm on running statistics.\n"
+        " * work holds %s_infer_work(B) floats. */\n",
+        shape_size(m->input), N);
+    out(e,
+        "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
+        "        float *out, int B)\n{\n",
+        N);
+    out(e, "    const size_t b = (size_t)B;\n");
+    out(e, "    float *p0 = work, *p1 = work + b * %zu; /* ping-pong activations */\n", half);
+    bool uses_col = false, uses_state = false, uses_param = false;
+    int last = -1;
+    for (int i = 0; i < m->n_ops; i++) {
+        uses_col |= m->ops[i].kind == OP_CONV2D;
+        uses_state |= m->ops[i].kind == OP_BATCHNORM;
+        uses_param |= has_params(&m->ops[i]);
+        if (m->ops[i].kind != OP_FLATTEN && m->ops[i].kind != OP_DROPOUT)
+            last = i;
+    }
+    if (uses_col)
+        out(e, "    float *col = work + b * %zu; /* im2col */\n", 2 * half);
+    if (!uses_state)
+        out(e, "    (void)state;\n");
+    if (!uses_param)
+        out(e, "    (void)param;\n");
+    out(e, "    (void)p0;\n    (void)p1;\n");
+    const char *cur = "x";
+    int next = 0;
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        comment_op(e, op, "    ");
+        if (op->kind == OP_FLATTEN) {
+            out(e, "    /* HWC data is already flat: nothing to do */\n");
+            continue;
+        }
+        if (op->kind == OP_DROPOUT) {
+            out(e, "    /* dropout is the identity at inference */\n");
+            continue;
+        }
+        const char *y = i == last ? "out" : arena_printf("p%d", next);
+        emit_forward_op(e, op, (Io){cur, y}, false, op->act);
+        cur = y;
+        next = 1 - next;
+    }
+    if (last < 0)
+        out(e, "    memcpy(out, x, b * %zu * sizeof(float));\n", shape_size(m->input));
+    out(e, "}\n\n");
+    out(e, "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu;\n}\n\n", N,
+        e->plan.infer_per_sample);
+}
+
+// ------------------------------------------------------------ descriptor
+
+static void emit_c_string(Emit *e, const char *s, size_t n) {
+    out(e, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            out(e, "\\%c", c);
+        else if (c < ' ' || c >= 0x7f)
+            out(e, "\\%03o", c);
+        else
+            out(e, "%c", c);
+    }
+    out(e, "\"");
+}
+
+static void emit_descriptor(Emit *e) {
+    const Model *m = e->m;
+    const Train *t = &m->train;
+    const char *N = m->name;
+    out(e, "static const char *const summary[] = {\n");
+    const char *s = format_summary(e->written);
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        out(e, "    ");
+        emit_c_string(e, s, n);
+        out(e, ",\n");
+        s += n + (nl != NULL);
+    }
+    out(e, "    NULL,\n};\n\n");
+    Shape in = m->input;
+    out(e, "const nn_model_desc %s_model = {\n", N);
+    out(e, "    .name = \"%s\",\n    .source = ", N);
+    emit_c_string(e, m->source_path, strlen(m->source_path));
+    out(e, ",\n    .fingerprint = UINT64_C(0x%016llx),\n",
+        (unsigned long long)model_fingerprint(m));
+    out(e, "    .in_h = %d, .in_w = %d, .in_c = %d, .in_size = %zu,\n", in.h, in.w, in.c,
+        shape_size(in));
+    out(e, "    .out_size = %zu,\n", shape_size(m->ops[m->n_ops - 1].out));
+    out(e, "    .loss = %s,\n", t->loss == LOSS_CROSS_ENTROPY ? "NN_CROSS_ENTROPY" : "NN_MSE");
+    out(e, "    .out_is_prob = %d,\n", ends_in_softmax(m));
+    out(e, "    .n_param = %zu,\n    .n_state = %zu,\n", m->n_param, m->n_state);
+    out(e, "    .work_per_sample = WORK_PER_SAMPLE,\n    .work_fixed = WORK_FIXED,\n");
+    out(e, "    .defaults = {\n");
+    out(e, "        .optimizer = %s,\n", t->optimizer == OPT_ADAM ? "NN_ADAM" : "NN_SGD");
+    out(e, "        .lr = %s, .momentum = %s, .nesterov = %d,\n", flt(t->lr), flt(t->momentum),
+        t->nesterov);
+    out(e, "        .beta1 = %s, .beta2 = %s, .eps = %s,\n", flt(t->beta1), flt(t->beta2),
+        flt(t->eps));
+    out(e, "        .weight_decay = %s,\n", flt(t->weight_decay));
+    out(e, "        .batch = %ld, .epochs = %ld, .seed = UINT64_C(%llu),\n", t->batch, t->epochs,
+        (unsigned long long)t->seed);
+    out(e, "    },\n");
+    out(e, "    .summary = summary,\n");
+    out(e, "    .init = %s_init,\n    .train_step = %s_train_step,\n", N, N);
+    out(e, "    .infer = %s_infer,\n    .infer_work = %s_infer_work,\n};\n\n", N, N);
+    out(e,
+        "#ifndef NNC_NO_MAIN\nint main(int argc, char **argv)\n{\n"
+        "    return nn_main(argc, argv, &%s_model);\n}\n#endif\n",
+        N);
+}
+
+static void emit_header(Emit *e, const char *guard) {
+    const Model *m = e->m;
+    const char *N = m->name;
+    out(e, "/* Generated by nnc %s from %s: do not edit. */\n", NNC_VERSION, e->file);
+    out(e,
+        "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
+        "#include \"nnrt.h\"\n\n",
+        guard, guard);
+    out(e, "#define %s_IN_SIZE %zu\n#define %s_OUT_SIZE %zu\n", N, shape_size(m->input), N,
+        shape_size(m->ops[m->n_ops - 1].out));
+    out(e, "#define %s_N_PARAM %zu\n#define %s_N_STATE %zu\n\n", N, m->n_param, N, m->n_state);
+    out(e, "extern const nn_model_desc %s_model;\n", N);
+    out(e, "void %s_init(float *param, float *state, uint64_t seed);\n", N);
+    out(e,
+        "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
+        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key);\n",
+        N);
+    out(e,
+        "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
+        "        float *out, int B);\n",
+        N);
+    out(e, "size_t %s_infer_work(int B);\n\n#endif\n", N);
+}
+
+static void emit_c(Emit *e, const char *h_name) {
+    const Model *m = e->m;
+    out(e, "/* Generated by nnc %s from %s: do not edit; edit the .model and rerun nnc.\n *\n",
+        NNC_VERSION, m->source_path);
+    out(e, " * Model %s: input (%s) -> output (%zu), %zu parameters.\n", m->name,
+        shape_str(m->input), shape_size(m->ops[m->n_ops - 1].out), m->n_param);
+    out(e, " * Activations are row-major (B, H, W, C), channels last; every size is a\n"
+           " * constant except the batch size B. Kernels are in runtime/nnrt.h.\n */\n");
+    out(e,
+        "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"nnrt.h\"\n"
+        "#include \"%s\"\n\n",
+        h_name);
+    emit_layout(e);
+    emit_init(e);
+    emit_train_step(e);
+    emit_infer(e);
+    emit_descriptor(e);
+}
+
+// ------------------------------------------------------------ fingerprint
+
+/* FNV-1a over a canonical description of everything that gives the
+ * parameters and state their meaning; a checkpoint must match it. */
+uint64_t model_fingerprint(const Model *m) {
+    char *desc = arena_printf("in %d %d %d %d;", m->input.rank, m->input.h, m->input.w, m->input.c);
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        desc = arena_printf("%s%d %d %d %d %d %d %d %g %d %d %g %g %g %zu %zu %zu;", desc, op->kind,
+                            op->units, op->kernel, op->stride, op->pad, op->same, op->act,
+                            op->alpha, op->init, op->bias, op->rate, op->momentum, op->eps, op->n_w,
+                            op->n_b, op->n_s);
+    }
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const char *p = desc; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+// ------------------------------------------------------------ files
+
+static char *render(Emit *e, void (*body)(Emit *, const char *), const char *arg, size_t *len) {
+    char *buf = NULL;
+    e->out = open_memstream(&buf, len);
+    if (!e->out)
+        return NULL;
+    body(e, arg);
+    if (fclose(e->out) != 0)
+        return NULL;
+    return buf;
+}
+
+/* Writes data to a temporary file beside path; returns its name or NULL. */
+static char *write_temp(const char *path, const char *data, size_t len) {
+    char *tmp = arena_printf("%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "w");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
+    if (!ok) {
+        unlink(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+static const char *basename_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static char *header_guard(const char *h_name) {
+    char *g = arena_printf("NNC_%s", h_name);
+    for (char *p = g; *p; p++)
+        *p = (*p >= 'a' && *p <= 'z')                                 ? (char)(*p - 'a' + 'A')
+             : ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p
+                                                                      : '_';
+    return g;
+}
+
+int emit_model(const Model *written, const char *c_path, const char *h_path) {
+    Emit e = {0};
+    e.written = written;
+    e.m = fuse_activations(written);
+    e.slots = arena_alloc(sizeof(OpSlot) * (size_t)(e.m->n_ops + 1));
+    plan_slots(e.m, e.slots);
+    e.plan = plan_work(e.m);
+    e.file = basename_of(written->source_path);
+    e.first_trained = e.m->n_ops;
+    for (int i = e.m->n_ops - 1; i >= 0; i--)
+        if (has_params(&e.m->ops[i]))
+            e.first_trained = i;
+
+    const char *h_name = basename_of(h_path);
+    size_t c_len, h_len;
+    char *c_text = render(&e, emit_c, h_name, &c_len);
+    char *h_text = render(&e, emit_header, header_guard(h_name), &h_len);
+    char *c_tmp = c_text ? write_temp(c_path, c_text, c_len) : NULL;
+    char *h_tmp = h_text ? write_temp(h_path, h_text, h_len) : NULL;
+    free(c_text);
+    free(h_text);
+    if (c_tmp && h_tmp && rename(h_tmp, h_path) == 0 && rename(c_tmp, c_path) == 0)
+        return 0;
+    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", c_tmp ? h_path : c_path,
+            strerror(errno));
+    if (c_tmp)
+        unlink(c_tmp);
+    if (h_tmp)
+        unlink(h_tmp);
+    return -1;
+}

@@ -1,0 +1,387 @@
+/* lower.c: the semantic pass, from the AST to the checked IR.
+ *
+ * Consumes the Stmt list of parser.y; produces a Model (ops in execution
+ * order, each with its input and output Shape and its slice of the
+ * parameter and state buffers, plus the training recipe with defaults
+ * filled in), or NULL after reporting every problem it found.
+ *
+ * What each statement means is one row of `rules` below: its keyword, its
+ * positional arguments and options with their types and ranges, and the
+ * function that lowers it. bind() (bind.c) checks a statement against its
+ * row generically (types, ranges, unknown or duplicated options, missing or
+ * extra arguments, with "did you mean" suggestions), so a row's function
+ * only does what is particular to it: for a layer (shape.c), shape
+ * inference. Adding a layer is one row plus that function.
+ *
+ * Errors do not stop the pass: a statement that fails is skipped and the
+ * next is checked. The current shape is tracked while it is known; after a
+ * statement whose output shape cannot be known (an unknown keyword, a bad
+ * kernel, ...), shape checks pause rather than report follow-on errors.
+ */
+#include "lower.h"
+
+#include <string.h>
+
+const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", NULL};
+/* ORDER: InitKind, LossKind, OptKind, PadKind; BOOLS by truth value. */
+static const char *const INITS[] = {"glorot", "he", "zeros", NULL};
+static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
+static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
+static const char *const BOOLS[] = {"false", "true", NULL};
+static const char *const PADDINGS[] = {"valid", "same", NULL};
+
+// ------------------------------------------------------------ the table
+
+static LowerFn lower_model, lower_input, lower_loss, lower_optimizer, lower_weight_decay,
+    lower_batch, lower_epochs, lower_seed;
+
+/* A row per statement (unset fields: 0, false, NULL). Positional arguments
+ * come first, in order, then the options in any order. Formatted by hand: a
+ * row per statement reads better than clang-format's field per line. */
+// clang-format off
+#define ACT_ARG  {"activation", T_WORD, R_ANY, ACTS, NULL}
+#define INIT_OPT {"init", T_WORD, R_ANY, INITS, NULL}
+#define BIAS_OPT {"bias", T_WORD, R_ANY, BOOLS, NULL}
+#define STRIDE   {"stride", T_INT, R_COUNT, NULL, NULL}
+#define KERNEL   {"kernel", T_KERNEL, R_ANY, NULL, NULL}
+#define ACTIVATION(word) \
+    {.keyword = word, .cls = C_LAYER, .keeps_shape = true, .usage = word, .lower = lower_act}
+
+static const Rule rules[] = {
+    {.keyword = "model", .cls = C_ONCE, .usage = "model NAME", .lower = lower_model,
+     .n_required = 1, .pos = {{"name", T_NAME, R_ANY, NULL, NULL}}},
+    {.keyword = "input", .cls = C_ONCE, .usage = "input N | input HxWxC", .lower = lower_input,
+     .n_required = 1, .pos = {{"shape", T_SHAPE, R_ANY, NULL, NULL}}},
+    {.keyword = "dense", .cls = C_LAYER, .lower = lower_dense,
+     .usage = "dense N [ACT] [init=he|glorot|zeros] [bias=true|false]",
+     .n_required = 1, .pos = {{"units", T_INT, R_COUNT, NULL, NULL}, ACT_ARG},
+     .opt = {INIT_OPT, BIAS_OPT}},
+    {.keyword = "conv2d", .alias = "conv", .cls = C_LAYER, .lower = lower_conv2d,
+     .usage = "conv2d N KxK [ACT] [stride=S] [padding=valid|same] [init=he|glorot|zeros] "
+              "[bias=true|false]",
+     .n_required = 2, .pos = {{"filters", T_INT, R_COUNT, NULL, NULL}, KERNEL, ACT_ARG},
+     .opt = {STRIDE, {"padding", T_WORD, R_ANY, PADDINGS, NULL}, INIT_OPT, BIAS_OPT}},
+    {.keyword = "maxpool", .cls = C_LAYER, .usage = "maxpool KxK [stride=S]", .lower = lower_pool,
+     .n_required = 1, .pos = {KERNEL}, .opt = {STRIDE}},
+    {.keyword = "avgpool", .cls = C_LAYER, .usage = "avgpool KxK [stride=S]", .lower = lower_pool,
+     .n_required = 1, .pos = {KERNEL}, .opt = {STRIDE}},
+    {.keyword = "batchnorm", .cls = C_LAYER, .keeps_shape = true, .lower = lower_batchnorm,
+     .usage = "batchnorm [momentum=X] [eps=X]",
+     .opt = {{"momentum", T_NUM, R_FRACTION, NULL, NULL}, {"eps", T_NUM, R_POSITIVE, NULL, NULL}}},
+    {.keyword = "dropout", .cls = C_LAYER, .keeps_shape = true, .usage = "dropout P",
+     .lower = lower_dropout, .n_required = 1, .pos = {{"rate", T_NUM, R_FRACTION, NULL, NULL}}},
+    {.keyword = "flatten", .cls = C_LAYER, .usage = "flatten", .lower = lower_flatten},
+    ACTIVATION("linear"),
+    ACTIVATION("relu"),
+    ACTIVATION("sigmoid"),
+    ACTIVATION("tanh"),
+    ACTIVATION("softmax"),
+    {.keyword = "leaky_relu", .cls = C_LAYER, .keeps_shape = true, .lower = lower_act,
+     .usage = "leaky_relu [ALPHA]", .pos = {{"alpha", T_NUM, R_NONNEG, NULL, NULL}}},
+    {.keyword = "loss", .cls = C_ONCE, .usage = "loss cross_entropy|mse", .lower = lower_loss,
+     .n_required = 1, .pos = {{"loss", T_WORD, R_ANY, LOSSES, NULL}}},
+    {.keyword = "optimizer", .cls = C_ONCE, .lower = lower_optimizer,
+     .usage = "optimizer sgd [lr=X] [momentum=X] [nesterov=true|false] | "
+              "optimizer adam [lr=X] [beta1=X] [beta2=X] [eps=X]",
+     .n_required = 1, .pos = {{"optimizer", T_WORD, R_ANY, OPTIMIZERS, NULL}},
+     .opt = {{"lr",       T_NUM,  R_POSITIVE, NULL,  NULL},   /* ORDER: lower_optimizer */
+             {"momentum", T_NUM,  R_FRACTION, NULL,  "sgd"},
+             {"nesterov", T_WORD, R_ANY,      BOOLS, "sgd"},
+             {"beta1",    T_NUM,  R_FRACTION, NULL,  "adam"},
+             {"beta2",    T_NUM,  R_FRACTION, NULL,  "adam"},
+             {"eps",      T_NUM,  R_POSITIVE, NULL,  "adam"}}},
+    {.keyword = "weight_decay", .cls = C_ONCE, .usage = "weight_decay X",
+     .lower = lower_weight_decay, .n_required = 1,
+     .pos = {{"value", T_NUM, R_NONNEG, NULL, NULL}}},
+    {.keyword = "batch", .cls = C_ONCE, .usage = "batch N", .lower = lower_batch,
+     .n_required = 1, .pos = {{"size", T_INT, R_COUNT, NULL, NULL}}},
+    {.keyword = "epochs", .cls = C_ONCE, .usage = "epochs N", .lower = lower_epochs,
+     .n_required = 1, .pos = {{"count", T_INT, R_COUNT, NULL, NULL}}},
+    {.keyword = "seed", .cls = C_ONCE, .usage = "seed N", .lower = lower_seed,
+     .n_required = 1, .pos = {{"value", T_SEED, R_ANY, NULL, NULL}}},
+};
+// clang-format on
+enum { N_RULES = sizeof rules / sizeof rules[0] };
+
+const char *act_name(ActKind act) {
+    return ACTS[act];
+}
+
+// ------------------------------------------------------------ the other statements
+
+static void lower_model(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    const Arg *a = pos[0].arg;
+    const char *name = a->text;
+    if (strlen(name) > MAX_NAME)
+        error_at(c->src, a->loc, "model name '%s' is longer than %d characters", quote_arg(a),
+                 MAX_NAME);
+    else if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+             strlen(name))
+        error_at(c->src, a->loc, "model name '%s' is not a C identifier (letters, digits, '_')",
+                 quote_arg(a));
+    else if (strcmp(name, "nn") == 0 || strncmp(name, "nn_", 3) == 0)
+        error_at(c->src, a->loc, "model name '%s' could clash with the runtime's nn_ symbols",
+                 quote_arg(a));
+    else
+        c->m->name = name;
+}
+
+static void lower_input(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)opt;
+    c->input_seen = true;
+    c->m->input = pos[0].shape;
+    if (c->order_reported)
+        return; /* layers came first: their shapes stay unchecked */
+    c->known = true;
+    c->shape = pos[0].shape;
+    c->shape_from = s;
+}
+
+static void lower_loss(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)opt;
+    c->m->train.loss = (LossKind)pos[0].word;
+    c->loss = s;
+}
+
+static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s;
+    Train *t = &c->m->train;
+    t->optimizer = (OptKind)pos[0].word;
+    if (t->optimizer == OPT_SGD)
+        t->lr = 0.01; /* PyTorch and Keras' default for SGD */
+    double *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
+    for (int i = 0; i < MAX_OPT; i++)
+        if (fields[i] && opt[i].arg)
+            *fields[i] = opt[i].num;
+    t->nesterov = opt[2].arg && opt[2].word;
+    if (t->nesterov && t->momentum == 0)
+        error_at(c->src, opt[2].arg->loc, "nesterov=true needs a momentum, like momentum=0.9");
+}
+
+static void lower_weight_decay(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    c->m->train.weight_decay = pos[0].num;
+}
+
+static void lower_batch(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    c->m->train.batch = pos[0].n;
+}
+
+static void lower_epochs(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    c->m->train.epochs = pos[0].n;
+}
+
+static void lower_seed(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    c->m->train.seed = pos[0].u;
+}
+
+// ------------------------------------------------------------ the pass
+
+static const Rule *find_rule(const char *keyword) {
+    for (int i = 0; i < N_RULES; i++)
+        if (strcmp(rules[i].keyword, keyword) == 0 ||
+            (rules[i].alias && strcmp(rules[i].alias, keyword) == 0))
+            return &rules[i];
+    return NULL;
+}
+
+/* Reports s; returns the rule it probably meant, or NULL. */
+static const Rule *unknown_keyword(const Ctx *c, const Stmt *s) {
+    const char *words[N_RULES];
+    for (int i = 0; i < N_RULES; i++)
+        words[i] = rules[i].keyword;
+    const char *hint = did_you_mean(s->keyword, words, N_RULES);
+    error_at(c->src, s->kw_loc, "unknown statement '%s'%s",
+             clip_text(s->keyword, strlen(s->keyword)), hint);
+    for (int i = 0; *hint && i < N_RULES; i++)
+        if (strstr(hint, arena_printf("'%s'", words[i])))
+            return &rules[i];
+    return NULL;
+}
+
+/* The model name when there is no 'model' statement: the file's stem as a
+ * C identifier ("-" gives "model"). */
+static const char *default_name(const char *path) {
+    if (strcmp(path, "<stdin>") == 0)
+        return "model";
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (n == 0)
+        return "model";
+    bool digit = base[0] >= '0' && base[0] <= '9';
+    char *name = arena_alloc(n + 3);
+    char *p = name;
+    if (digit) /* an identifier cannot start with one */
+        *p++ = 'm', *p++ = '_';
+    for (size_t i = 0; i < n; i++) {
+        char ch = base[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        *p++ = ok ? ch : '_';
+    }
+    return name;
+}
+
+static void check_default_name(Ctx *c) {
+    const char *name = c->m->name, *why = NULL;
+    if (strlen(name) > MAX_NAME)
+        why = "is too long";
+    else if (strcmp(name, "nn") == 0 || strncmp(name, "nn_", 3) == 0)
+        why = "could clash with the runtime's nn_ symbols";
+    if (why)
+        error_at(c->src, (Loc){0, 0},
+                 "the model name '%s' (from the file name) %s; name the "
+                 "model with 'model NAME'",
+                 clip_text(name, strlen(name)), why);
+}
+
+/* What the loss needs of the model's output. */
+static void check_output(Ctx *c) {
+    const Op *last = &c->m->ops[c->m->n_ops - 1];
+    bool xent = c->m->train.loss == LOSS_CROSS_ENTROPY;
+    const char *loss = xent ? "cross_entropy" : "mse";
+    const char *dflt = c->loss ? "" : " (the default loss)";
+    if (last->out.rank != 1)
+        error_at(c->src, last->stmt->loc,
+                 "the model's output must be flat for %s%s, got %s; end "
+                 "with 'flatten' and 'dense N'",
+                 loss, dflt, shape_str(last->out));
+    else if (xent && last->out.c < 2)
+        error_at(c->src, last->stmt->loc,
+                 "cross_entropy%s needs at least 2 output classes, got "
+                 "%d",
+                 dflt, last->out.c);
+    else
+        return;
+    if (c->loss)
+        note_at(c->src, c->loss->loc, "the loss is chosen here");
+}
+
+/* Lays out the parameter and state buffers and checks the totals. */
+static void place_buffers(Ctx *c) {
+    Model *m = c->m;
+    size_t acts = floats_of(m->input);
+    bool reported = false;
+    for (int i = 0; i < m->n_ops; i++) {
+        Op *op = &m->ops[i];
+        op->w_off = m->n_param;
+        m->n_param = sat_add(m->n_param, op->n_w);
+        op->b_off = m->n_param;
+        m->n_param = sat_add(m->n_param, op->n_b);
+        op->s_off = m->n_state;
+        m->n_state = sat_add(m->n_state, op->n_s);
+        acts = sat_add(acts, floats_of(op->out));
+        if (!reported && !c->oversized && (m->n_param > MAX_FLOATS || acts > MAX_FLOATS)) {
+            error_at(c->src, op->stmt->loc, "the model has more than %s %s at '%s'",
+                     thousands(MAX_FLOATS),
+                     m->n_param > MAX_FLOATS ? "parameters" : "activations per sample",
+                     quote_stmt(c->src, op->stmt));
+            reported = true;
+        }
+    }
+}
+
+Model *lower_program(const Source *src, const Stmt *stmts) {
+    Model *m = arena_alloc(sizeof *m);
+    m->src = src;
+    m->source_path = src->path;
+    m->name = default_name(src->path);
+    m->train = (Train){
+        .loss = LOSS_CROSS_ENTROPY,
+        .optimizer = OPT_ADAM,
+        .lr = 0.001, /* PyTorch's Adam */
+        .beta1 = 0.9,
+        .beta2 = 0.999,
+        .eps = 1e-8,
+        .batch = 32,
+        .epochs = 10,
+        .seed = 1,
+    };
+    Ctx c = {.src = src, .m = m};
+    const Stmt *first[N_RULES] = {0}; /* the C_ONCE statements seen so far */
+    /* A statement lost to a syntax error or an unknown keyword may have
+     * been the input or a layer: then saying they are missing would only
+     * confuse. */
+    bool lost = false, named = false;
+    const Stmt *first_layer = NULL;
+    int n = 0;
+    for (const Stmt *s = stmts; s; s = s->next) {
+        n++;
+        if (strcmp(s->keyword, "input") == 0 && !c.input)
+            c.input = s;
+    }
+    m->ops = arena_alloc(sizeof(Op) * (size_t)(n ? n : 1));
+
+    for (const Stmt *s = stmts; s; s = s->next) {
+        const Rule *r = find_rule(s->keyword);
+        if (!r || s->broken) {
+            const Rule *meant = s->broken ? r : unknown_keyword(&c, s);
+            if (!meant || meant->cls == C_LAYER)
+                lose_shape(&c); /* a layer was lost: its output shape is unknown */
+            lost |= !meant;
+            if (meant && meant->cls == C_LAYER)
+                first_layer = first_layer ? first_layer : s;
+            c.input_seen |= meant && meant->lower == lower_input;
+            named |= meant && meant->lower == lower_model;
+            continue;
+        }
+        int idx = (int)(r - rules);
+        if (r->cls == C_ONCE) {
+            if (first[idx]) {
+                error_at(src, s->kw_loc, "'%s' given twice", r->keyword);
+                note_at(src, first[idx]->loc, "first given here");
+                continue;
+            }
+            first[idx] = s;
+            named |= r->lower == lower_model;
+        } else {
+            first_layer = first_layer ? first_layer : s;
+            if (!c.input_seen && !c.order_reported && !lost) {
+                if (c.input) {
+                    error_at(src, s->kw_loc,
+                             "'%s' comes before 'input'; the input shape must be "
+                             "declared first",
+                             s->keyword);
+                    note_at(src, c.input->loc, "'input' is here");
+                } else {
+                    error_at(src, s->kw_loc,
+                             "no 'input' statement before '%s'; declare the "
+                             "input shape first, like 'input 784' or 'input 28x28x1'",
+                             s->keyword);
+                }
+                c.order_reported = true;
+            }
+        }
+        Value pos[MAX_POS] = {{0}}, opt[MAX_OPT] = {{0}};
+        if (!bind(&c, r, s, pos, opt)) {
+            if (r->cls == C_LAYER && !r->keeps_shape)
+                lose_shape(&c);
+            c.input_seen |= r->lower == lower_input;
+            continue;
+        }
+        r->lower(&c, s, pos, opt);
+    }
+
+    if (!named)
+        check_default_name(&c);
+    if (!lost && !c.input && !first_layer) /* else reported at the first layer */
+        error_at(src, (Loc){0, 0},
+                 "no 'input' statement; a model starts with one, like "
+                 "'input 784' or 'input 28x28x1'");
+    if (!lost && !first_layer)
+        error_at(src, c.input ? c.input->loc : (Loc){0, 0},
+                 "the model has no layers; add at "
+                 "least one, like 'dense 10'");
+    if (m->n_ops > 0 && c.known)
+        check_output(&c);
+    if (m->n_ops > 0 && m->ops[m->n_ops - 1].kind == OP_DROPOUT)
+        warn_at(src, m->ops[m->n_ops - 1].stmt->loc,
+                "dropout as the last layer only perturbs "
+                "the output: nothing after it learns to compensate");
+    place_buffers(&c);
+    return error_count() ? NULL : m;
+}

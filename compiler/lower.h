@@ -1,0 +1,121 @@
+/* lower.h: what the three files of the semantic pass share (nowhere else).
+ *
+ *   lower.c  the statement table, the pass over the statements, the model
+ *            and training statements, the whole-model checks
+ *   bind.c   a statement's arguments checked against its table row and
+ *            converted into Values; "did you mean" suggestions
+ *   shape.c  the layers: shape inference and parameter counts
+ */
+#ifndef LOWER_H
+#define LOWER_H
+
+#include "nnc.h"
+
+#include <limits.h>
+
+/* Every tensor the runtime indexes, and their totals, must count at most
+ * this many floats: kernel sizes are ints. */
+#define MAX_FLOATS ((size_t)INT_MAX)
+#define MAX_NAME 64       /* bytes of a model name; words longer get no suggestion */
+#define LEAKY_ALPHA 0.01f /* PyTorch's default negative slope */
+
+/* ORDER ACT: the index of each word is its ActKind. */
+extern const char *const ACTS[];
+enum { PAD_VALID, PAD_SAME }; /* ORDER: PADDINGS in lower.c */
+
+typedef enum {
+    T_INT,    /* an integer in [0, INT_MAX] (negatives are left to the range) */
+    T_NUM,    /* a number that fits a float */
+    T_SEED,   /* an integer in [0, 2^64) */
+    T_WORD,   /* one of Param.words: the Value holds its index */
+    T_NAME,   /* a word: the model name, judged by lower_model */
+    T_SHAPE,  /* N (flat) or HxWxC */
+    T_KERNEL, /* KxK, square */
+} ArgType;
+
+typedef enum {
+    R_ANY,
+    R_COUNT,    /* >= 1 */
+    R_POSITIVE, /* > 0 */
+    R_NONNEG,   /* >= 0 */
+    R_FRACTION, /* in [0, 1) */
+} Range;
+
+typedef struct {
+    const char *name; /* an option's key; what a positional argument is, for messages */
+    ArgType type;
+    Range range;
+    const char *const *words; /* T_WORD: the allowed words */
+    const char *only;         /* an option valid only when the first argument is this word */
+} Param;
+
+typedef struct {
+    const Arg *arg; /* NULL: not given */
+    double num;     /* T_INT, T_NUM */
+    long n;         /* T_INT; T_KERNEL: K */
+    uint64_t u;     /* T_SEED */
+    int word;       /* T_WORD: index in Param.words */
+    Shape shape;    /* T_SHAPE */
+} Value;
+
+typedef enum {
+    C_ONCE,  /* model, input, training statements: at most once each */
+    C_LAYER, /* an op, in order, after 'input' */
+} StmtClass;
+
+enum { MAX_POS = 3, MAX_OPT = 6 };
+
+typedef struct Ctx Ctx;
+typedef void LowerFn(Ctx *c, const Stmt *s, const Value *pos, const Value *opt);
+
+/* One kind of statement. */
+typedef struct {
+    const char *keyword;
+    const char *alias; /* another spelling of the keyword */
+    StmtClass cls;
+    bool keeps_shape; /* a layer whose output shape is its input's, whatever its arguments */
+    const char *usage;
+    int n_required;     /* the first n_required positional arguments must be given */
+    Param pos[MAX_POS]; /* positional arguments, in order; name NULL ends them */
+    Param opt[MAX_OPT]; /* key=value options; name NULL ends them */
+    LowerFn *lower;     /* called only when the arguments bound without error */
+} Rule;
+
+/* The state of the pass, threaded through every LowerFn. */
+struct Ctx {
+    const Source *src;
+    Model *m;   /* ops has room for one per statement */
+    bool known; /* shape is the current shape; false pauses shape checks */
+    Shape shape;
+    const Stmt *shape_from; /* the statement that gave the current shape its form */
+    const Stmt *input;      /* the first 'input' statement, wherever it is */
+    bool input_seen;        /* an 'input' statement has been lowered */
+    bool order_reported;    /* a layer before 'input' was reported */
+    const Stmt *loss;       /* the 'loss' statement, if any */
+    bool oversized;         /* a tensor was too large: the totals would only repeat it */
+};
+
+// ------------------------------------------------------------ bind.c
+
+/* Checks s's arguments against r and converts them into pos and opt (one
+ * Value per Param, arg NULL where absent). Reports each problem; false if
+ * there was any. */
+bool bind(const Ctx *c, const Rule *r, const Stmt *s, Value *pos, Value *opt);
+/* "; did you mean 'dense'?" when a candidate is close to word, else "" */
+const char *did_you_mean(const char *word, const char *const *cands, int n_cands);
+int word_index(const char *w, const char *const *words); /* -1 if absent */
+const char *quote_arg(const Arg *a);                     /* clipped for a message */
+
+// ------------------------------------------------------------ shape.c
+
+LowerFn lower_dense, lower_conv2d, lower_pool, lower_batchnorm, lower_dropout, lower_flatten,
+    lower_act;
+Shape flat_shape(int n);
+Shape image_shape(int h, int w, int c);
+size_t floats_of(Shape s);          /* h*w*c, saturated instead of wrapping */
+size_t sat_add(size_t a, size_t b); /* saturated */
+const char *shape_str(Shape s);     /* 784, 26x26x8 */
+const char *quote_stmt(const Source *src, const Stmt *s);
+void lose_shape(Ctx *c);
+
+#endif

@@ -1,0 +1,111 @@
+/* main.c: the nnc driver.
+ *
+ * Consumes the command line; runs the pipeline (source -> parse -> lower)
+ * and then one action: write NAME.c and NAME.h (emit.c), print the summary,
+ * print the AST, or only check. Exit status: 0 success (warnings allowed),
+ * 1 errors in the model or a failed read or write, 2 a usage error. No
+ * output file is written when the model has any error.
+ */
+#include "nnc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { EMIT, CHECK, SUMMARY, DUMP_AST } Mode;
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: nnc FILE.model [-o OUT.c]   write OUT.c and OUT.h (default: NAME.c, NAME.h)\n"
+            "       nnc --summary FILE.model    print the layers, parameters and memory\n"
+            "       nnc --check FILE.model      only check the model\n"
+            "       nnc --dump-ast FILE.model   print the statements as parsed\n"
+            "       nnc --help | --version\n"
+            "FILE.model '-' reads standard input. The language: docs/language.md.\n");
+}
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nnc: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(nnc --help for usage)\n");
+    va_end(ap);
+    exit(2);
+}
+
+static bool ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+int main(int argc, char **argv) {
+    Mode mode = EMIT;
+    const char *in = NULL, *out = NULL;
+    static const char *const modes[] = {"--check", "--summary", "--dump-ast"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        Mode picked = EMIT;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(a, modes[k]) == 0)
+                picked = (Mode)(CHECK + k);
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("nnc %s\n", NNC_VERSION);
+            return 0;
+        } else if (picked != EMIT) {
+            if (mode != EMIT && mode != picked)
+                usage_error("%s cannot be combined with another mode", a);
+            mode = picked;
+        } else if (strcmp(a, "-o") == 0) {
+            if (i + 1 == argc)
+                usage_error("%s needs a file name", a);
+            if (out)
+                usage_error("%s given twice", a);
+            out = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            usage_error("unknown option '%s'", a);
+        } else if (in) {
+            usage_error("one model at a time; '%s' is one too many", a);
+        } else {
+            in = a;
+        }
+    }
+    if (!in)
+        usage_error("no model file given");
+    if (out && mode != EMIT)
+        usage_error("-o only goes with generating C");
+    if (out && (!ends_with(out, ".c") || strlen(out) == 2 || ends_with(out, "/.c")))
+        usage_error("-o needs a file name ending in .c, got '%s'", out);
+
+    Source *src = source_load(in);
+    if (!src)
+        return 1;
+    Stmt *stmts = parse_source(src);
+    if (mode == DUMP_AST) {
+        dump_ast(stdout, stmts);
+        return error_count() ? 1 : 0;
+    }
+    Model *m = lower_program(src, stmts);
+    if (!m)
+        return 1;
+    switch (mode) {
+    case CHECK:
+        return 0;
+    case SUMMARY:
+        fputs(format_summary(m), stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "nnc: cannot write the summary to standard output\n");
+            return 1;
+        }
+        return 0;
+    default: {
+        const char *c_path = out ? out : arena_printf("%s.c", m->name);
+        size_t stem = strlen(c_path) - 2;
+        const char *h_path = arena_printf("%.*s.h", (int)stem, c_path);
+        return emit_model(m, c_path, h_path) == 0 ? 0 : 1;
+    }
+    }
+}

@@ -1,0 +1,93 @@
+/* plan.c: from the checked IR to the buffers the generated code uses.
+ *
+ * Consumes a Model from lower_program; produces (1) a fused copy in which an
+ * activation statement right after a linear dense/conv2d becomes that
+ * layer's activation, so each GEMM is followed by one bias+activation pass,
+ * and (2) the per-sample layout of the training workspace, shared by the
+ * emitter (offsets) and --summary (memory report), so the two never disagree.
+ *
+ * Training workspace, per sample, in this order:
+ *   saved:   the output of every op that computes one (flatten and nothing
+ *            else aliases its input), kept for the backward pass; maxpool
+ *            argmax indices follow their op's output;
+ *   grad:    two ping-pong buffers for activation gradients, each as large
+ *            as the largest activation (the backward of an op reads one and
+ *            writes the other; elementwise backwards work in place);
+ *   scratch: im2col columns, as large as the largest conv2d needs.
+ * Fixed (independent of the batch): each batchnorm's batch mean and inverse
+ * standard deviation (2C floats), kept from forward to backward.
+ */
+#include "nnc.h"
+
+#include <string.h>
+
+const Model *fuse_activations(const Model *m) {
+    Model *fused = arena_alloc(sizeof *fused);
+    *fused = *m;
+    fused->ops = arena_alloc(sizeof(Op) * (size_t)(m->n_ops ? m->n_ops : 1));
+    int n = 0;
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        Op *prev = n > 0 ? &fused->ops[n - 1] : NULL;
+        bool foldable =
+            prev && (prev->kind == OP_DENSE || prev->kind == OP_CONV2D) && prev->act == ACT_LINEAR;
+        if (op->kind == OP_ACT && foldable) {
+            prev->act = op->act;
+            prev->alpha = op->alpha;
+            continue;
+        }
+        fused->ops[n] = *op;
+        fused->ops[n].index = n + 1;
+        n++;
+    }
+    fused->n_ops = n;
+    return fused;
+}
+
+static size_t conv_columns(const Op *op) {
+    return (size_t)op->out.h * op->out.w * op->kernel * op->kernel * op->in.c;
+}
+
+void plan_slots(const Model *fused, OpSlot *slots) {
+    size_t saved = 0;
+    for (int i = 0; i < fused->n_ops; i++) {
+        const Op *op = &fused->ops[i];
+        OpSlot *s = &slots[i];
+        memset(s, 0, sizeof *s);
+        s->aliases_input = op->kind == OP_FLATTEN;
+        if (s->aliases_input)
+            continue;
+        s->out = saved;
+        saved += shape_size(op->out);
+        if (op->kind == OP_MAXPOOL) {
+            s->argmax = saved; /* int32 indices, one float-sized slot each */
+            saved += shape_size(op->out);
+        }
+    }
+}
+
+WorkPlan plan_work(const Model *fused) {
+    WorkPlan p = {0};
+    size_t largest = shape_size(fused->input), cols = 0;
+    for (int i = 0; i < fused->n_ops; i++) {
+        const Op *op = &fused->ops[i];
+        if (op->kind != OP_FLATTEN)
+            p.saved_per_sample += shape_size(op->out) * (op->kind == OP_MAXPOOL ? 2 : 1);
+        if (shape_size(op->out) > largest)
+            largest = shape_size(op->out);
+        if (op->kind == OP_CONV2D && conv_columns(op) > cols)
+            cols = conv_columns(op);
+        if (op->kind == OP_BATCHNORM)
+            p.fixed += 2 * (size_t)op->out.c;
+    }
+    p.grad_per_sample = 2 * largest;
+    p.scratch_per_sample = cols;
+    p.infer_per_sample = 2 * largest + cols;
+    return p;
+}
+
+size_t optimizer_state_floats(const Train *t, size_t n) {
+    if (t->optimizer == OPT_ADAM)
+        return 2 * n;
+    return t->momentum > 0 ? n : 0;
+}

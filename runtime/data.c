@@ -1,0 +1,398 @@
+/* data.c: loads a data set split (IDX, plain or gzipped, or CSV) into
+ * bytes, checks it against the model's input and output sizes, and turns
+ * batches into floats. See data.h for the contract, docs/trainer.md for
+ * the formats. Every message names the file and says what is wrong.
+ */
+#include "data.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions: n, rows, cols */
+#define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension: n */
+#define PATH_LEN 4096
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* out = dir/name, or dir/name.gz if only that exists; 0 if neither does */
+static int find_file(char *out, const char *dir, const char *name) {
+    snprintf(out, PATH_LEN, "%s/%s", dir, name);
+    if (is_file(out))
+        return 1;
+    snprintf(out, PATH_LEN, "%s/%s.gz", dir, name);
+    return is_file(out);
+}
+
+/* ---------------------------------------------------------------- IDX */
+
+/* zlib's last error, without the "path: " it puts in front */
+static const char *gz_message(gzFile f, const char *path, int *code) {
+    const char *msg = gzerror(f, code);
+    size_t n = strlen(path);
+    if (*code == Z_ERRNO)
+        return strerror(errno);
+    return strncmp(msg, path, n) == 0 && msg[n] == ':' ? msg + n + 2 : msg;
+}
+
+/* Reads exactly n bytes. A short read is a truncated file (zlib says
+ * Z_BUF_ERROR when a gzip stream ends early); other zlib errors (bad
+ * data, a bad check value) are corruption. */
+static int read_exact(gzFile f, void *buf, size_t n, const char *path, const char *what, char *err,
+                      size_t errlen) {
+    size_t got = 0;
+    while (got < n) {
+        size_t left = n - got;
+        unsigned chunk = left > (1u << 30) ? 1u << 30 : (unsigned)left;
+        int r = gzread(f, (char *)buf + got, chunk);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got == n)
+        return 0;
+    int code;
+    const char *msg = gz_message(f, path, &code);
+    if (code != Z_OK && code != Z_BUF_ERROR)
+        return fail(err, errlen, "%s: corrupt: %s", path, msg);
+    return fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path, n, what,
+                got);
+}
+
+/* After the last byte the header promises: the end of the file. Reading
+ * past the data is also what makes zlib check the gzip trailer's CRC,
+ * the only thing that catches most flipped bits in compressed data. */
+static int check_end(gzFile f, const char *path, char *err, size_t errlen) {
+    char c;
+    int code;
+    int r = gzread(f, &c, 1);
+    const char *msg = gz_message(f, path, &code);
+    if (code == Z_BUF_ERROR)
+        return fail(err, errlen, "%s: truncated: the gzip stream ends early", path);
+    if (code != Z_OK)
+        return fail(err, errlen, "%s: corrupt: %s", path, msg);
+    if (r > 0)
+        return fail(err, errlen, "%s: corrupt: more data than the header announces", path);
+    return 0;
+}
+
+/* The magic number and n_dims big-endian dimensions of an IDX file */
+static int read_idx_header(gzFile f, const char *path, uint32_t magic, uint32_t *dims, int n_dims,
+                           char *err, size_t errlen) {
+    uint8_t b[16];
+    size_t len = 4 * (size_t)(1 + n_dims);
+    if (read_exact(f, b, len, path, "header", err, errlen))
+        return -1;
+    uint32_t v[4];
+    for (int i = 0; i <= n_dims; i++)
+        v[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+               (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
+    if (v[0] != magic)
+        return fail(err, errlen,
+                    "%s: wrong magic number 0x%08x: not an IDX %s file (expected 0x%08x)", path,
+                    v[0], magic == IDX_IMAGES_MAGIC ? "images" : "labels", magic);
+    memcpy(dims, v + 1, sizeof *dims * (size_t)n_dims);
+    return 0;
+}
+
+static gzFile open_gz(const char *path, char *err, size_t errlen) {
+    errno = 0; /* gzopen leaves errno alone when it fails for lack of memory */
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    return f;
+}
+
+/* Allocates d for n examples of in_size bytes */
+static int alloc_examples(nn_dataset *d, size_t n, int in_size, const char *path, char *err,
+                          size_t errlen) {
+    d->n = n;
+    d->in_size = in_size;
+    d->pixels = n <= SIZE_MAX / (size_t)in_size ? malloc(n * (size_t)in_size) : NULL;
+    d->labels = malloc(n * sizeof *d->labels);
+    if (!d->pixels || !d->labels)
+        return fail(err, errlen, "%s: out of memory for %zu examples of %d values", path, n,
+                    in_size);
+    return 0;
+}
+
+/* Reads d->n label bytes into the int labels, checking their range */
+static int read_labels(nn_dataset *d, gzFile f, const char *path, int out_size, char *err,
+                       size_t errlen) {
+    uint8_t buf[4096];
+    for (size_t i = 0; i < d->n; i += sizeof buf) {
+        size_t k = d->n - i < sizeof buf ? d->n - i : sizeof buf;
+        if (read_exact(f, buf, k, path, "labels", err, errlen))
+            return -1;
+        for (size_t j = 0; j < k; j++) {
+            if (buf[j] >= out_size)
+                return fail(err, errlen,
+                            "%s: label %d of example %zu is out of range for %d classes (0..%d)",
+                            path, buf[j], i + j + 1, out_size, out_size - 1);
+            d->labels[i + j] = buf[j];
+        }
+    }
+    return 0;
+}
+
+/* Checks both headers against each other and the model, then reads */
+static int load_idx_files(nn_dataset *d, gzFile fi, gzFile fl, const char *images_path,
+                          const char *labels_path, const nn_data_spec *spec, char *err,
+                          size_t errlen) {
+    /* Zeroed only for gcc -O3, which cannot see read_idx_header fill them */
+    uint32_t di[3] = {0}, dl[1] = {0};
+    if (read_idx_header(fi, images_path, IDX_IMAGES_MAGIC, di, 3, err, errlen) ||
+        read_idx_header(fl, labels_path, IDX_LABELS_MAGIC, dl, 1, err, errlen))
+        return -1;
+    unsigned long long image_size = (unsigned long long)di[1] * di[2];
+    if (image_size != (unsigned long long)spec->in_size)
+        return fail(err, errlen,
+                    "%s: images are %ux%u = %llu values but the model's input has %d values",
+                    images_path, di[1], di[2], image_size, spec->in_size);
+    if (di[0] != dl[0])
+        return fail(err, errlen, "%s has %u images but %s has %u labels", images_path, di[0],
+                    labels_path, dl[0]);
+    if (di[0] == 0)
+        return fail(err, errlen, "%s: no images", images_path);
+    size_t n = di[0] < spec->limit ? di[0] : spec->limit;
+    if (alloc_examples(d, n, spec->in_size, images_path, err, errlen) ||
+        read_exact(fi, d->pixels, n * (size_t)spec->in_size, images_path, "pixels", err, errlen))
+        return -1;
+    if (read_labels(d, fl, labels_path, spec->out_size, err, errlen))
+        return -1;
+    if (n < di[0]) /* --limit: the rest is deliberately left unread */
+        return 0;
+    if (check_end(fi, images_path, err, errlen) || check_end(fl, labels_path, err, errlen))
+        return -1;
+    return 0;
+}
+
+int nn_data_load_idx(nn_dataset *d, const char *images_path, const char *labels_path,
+                     const nn_data_spec *spec, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    gzFile fi = open_gz(images_path, err, errlen);
+    gzFile fl = fi ? open_gz(labels_path, err, errlen) : NULL;
+    int rc = fi && fl ? load_idx_files(d, fi, fl, images_path, labels_path, spec, err, errlen) : -1;
+    if (fi)
+        gzclose(fi);
+    if (fl)
+        gzclose(fl);
+    if (rc)
+        nn_data_free(d);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- CSV */
+
+/* Parses one integer field at *p, which must end at ',' or the line's end
+ * (spaces around it are allowed); advances *p past the comma. */
+static int parse_field(const char **p, long *value) {
+    const char *s = *p;
+    char *end;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    *value = strtol(s, &end, 10); /* on overflow, LONG_MAX or LONG_MIN: out of range below */
+    if (end == s)
+        return -1;
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end != ',' && *end != '\0')
+        return -1;
+    *p = *end == ',' ? end + 1 : end;
+    return 0;
+}
+
+static size_t count_fields(const char *line) {
+    size_t n = 1;
+    for (; *line; line++)
+        n += *line == ',';
+    return n;
+}
+
+static void chomp(char *line, ssize_t len) {
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+}
+
+static int is_blank(const char *s) {
+    return s[strspn(s, " \t")] == '\0';
+}
+
+/* The length of the field starting at s, to quote it in a message */
+static int field_len(const char *s) {
+    return (int)strcspn(s, ",");
+}
+
+/* Parses one data line into example i of d */
+static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char *path, long lineno,
+                          const nn_data_spec *spec, char *err, size_t errlen) {
+    size_t fields = count_fields(line);
+    if (fields != (size_t)spec->in_size + 1)
+        return fail(
+            err, errlen,
+            "%s:%ld: wrong number of fields: expected %d (a label and %d pixel values), got %zu",
+            path, lineno, spec->in_size + 1, spec->in_size, fields);
+    const char *p = line;
+    for (int f = 0; f <= spec->in_size; f++) {
+        const char *start = p;
+        long v;
+        if (parse_field(&p, &v))
+            return fail(err, errlen, "%s:%ld: field %d '%.*s' is not an integer", path, lineno,
+                        f + 1, field_len(start), start);
+        if (f == 0 && (v < 0 || v >= spec->out_size))
+            return fail(err, errlen, "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)",
+                        path, lineno, field_len(start), start, spec->out_size, spec->out_size - 1);
+        if (f > 0 && (v < 0 || v > 255))
+            return fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255", path,
+                        lineno, f + 1, field_len(start), start);
+        if (f == 0)
+            d->labels[i] = (int)v;
+        else
+            d->pixels[i * (size_t)spec->in_size + (size_t)f - 1] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* Makes room for example i, doubling the arrays (the row count is unknown
+ * until the end; the slack is released by shrink_examples). */
+static int grow_examples(nn_dataset *d, size_t *cap, size_t i, const char *path, char *err,
+                         size_t errlen) {
+    if (i < *cap)
+        return 0;
+    size_t new_cap = *cap ? 2 * *cap : 1024;
+    uint8_t *px = realloc(d->pixels, new_cap * (size_t)d->in_size);
+    if (px)
+        d->pixels = px;
+    int *lb = realloc(d->labels, new_cap * sizeof *lb);
+    if (lb)
+        d->labels = lb;
+    if (!px || !lb)
+        return fail(err, errlen, "%s: out of memory after %zu examples", path, i);
+    *cap = new_cap;
+    return 0;
+}
+
+static void shrink_examples(nn_dataset *d) {
+    uint8_t *px = realloc(d->pixels, d->n * (size_t)d->in_size);
+    int *lb = realloc(d->labels, d->n * sizeof *lb);
+    if (px)
+        d->pixels = px;
+    if (lb)
+        d->labels = lb;
+}
+
+static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec *spec, char *err,
+                    size_t errlen) {
+    char *line = NULL;
+    size_t line_cap = 0, cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    while (rc == 0 && d->n < spec->limit && (len = getline(&line, &line_cap, f)) != -1) {
+        lineno++;
+        chomp(line, len);
+        const char *p = line;
+        long first;
+        if (is_blank(line) || (lineno == 1 && parse_field(&p, &first)))
+            continue; /* a header names its columns: its first field is not a number */
+        rc = grow_examples(d, &cap, d->n, path, err, errlen);
+        if (rc == 0)
+            rc = parse_csv_line(d, d->n, line, path, lineno, spec, err, errlen);
+        if (rc == 0)
+            d->n++;
+    }
+    free(line);
+    if (rc)
+        return rc;
+    if (ferror(f))
+        return fail(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (d->n == 0)
+        return fail(err, errlen, "%s: no examples", path);
+    shrink_examples(d);
+    return 0;
+}
+
+int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_spec *spec, char *err,
+                     size_t errlen) {
+    memset(d, 0, sizeof *d);
+    d->in_size = spec->in_size;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    int rc = read_csv(d, f, path, spec, err, errlen);
+    fclose(f);
+    if (rc)
+        nn_data_free(d);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- a directory */
+
+int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_spec *spec,
+                 char *err, size_t errlen) {
+    static const char *const names[2][3] = {
+        {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "train.csv"},
+        {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test.csv"},
+    };
+    const char *const *name = names[split];
+    char images[PATH_LEN], labels[PATH_LEN], csv[PATH_LEN];
+    struct stat st;
+    memset(d, 0, sizeof *d);
+    if (strlen(dir) > PATH_LEN - 64)
+        return fail(err, errlen, "%.64s...: data directory path too long", dir);
+    if (stat(dir, &st) != 0)
+        return fail(err, errlen, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail(err, errlen, "%s: not a directory", dir);
+    int has_images = find_file(images, dir, name[0]);
+    int has_labels = find_file(labels, dir, name[1]);
+    snprintf(csv, sizeof csv, "%s/%s", dir, name[2]);
+    if (has_images && has_labels)
+        return nn_data_load_idx(d, images, labels, spec, err, errlen);
+    if (is_file(csv))
+        return nn_data_load_csv(d, csv, spec, err, errlen);
+    if (has_images || has_labels)
+        return fail(err, errlen, "missing file %s/%s[.gz] (%s was found)", dir,
+                    name[has_images ? 1 : 0], has_images ? images : labels);
+    return fail(err, errlen, "%s: no %s set: expected %s[.gz] and %s[.gz], or %s", dir,
+                split == NN_TRAIN ? "training" : "test", name[0], name[1], name[2]);
+}
+
+void nn_data_free(nn_dataset *d) {
+    free(d->pixels);
+    free(d->labels);
+    d->pixels = NULL;
+    d->labels = NULL;
+    d->n = 0;
+}
+
+void nn_data_batch(float *x, int *labels, const nn_dataset *d, const size_t *idx, size_t first,
+                   int B) {
+    size_t in = (size_t)d->in_size;
+    for (int b = 0; b < B; b++) {
+        size_t e = idx ? idx[first + (size_t)b] : first + (size_t)b;
+        const uint8_t *px = d->pixels + e * in;
+        float *row = x + (size_t)b * in;
+        for (size_t j = 0; j < in; j++)
+            row[j] = px[j] / 255.0f; /* as torchvision's ToTensor: the same floats as PyTorch */
+        labels[b] = d->labels[e];
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every model in models/ compiles with nnc, and its C with the strict flags.
+. tests/tap.sh
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+blas=$(pkg-config --cflags openblas)
+for model in models/*.model; do
+    name=$(basename "$model" .model)
+    check "$name: nnc" build/nnc "$model" -o "$tmp/$name.c"
+    check "$name: cc -std=c11 -Wall -Wextra -Werror -pedantic" \
+        cc -std=c11 -Wall -Wextra -Werror -pedantic $blas -Iruntime -c -o "$tmp/$name.o" "$tmp/$name.c"
+done
+done_testing

@@ -1,0 +1,552 @@
+/* test_trainer.c: nn_main (runtime/train.c) end to end, on a softmax
+ * regression written out below (its own loops: no generated code, no
+ * kernels) and a small synthetic IDX data set. Each run of nn_main happens
+ * in a forked child with stdout and stderr captured in files, since it
+ * prints and returns an exit status like a real trainer.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nnrt.h"
+
+/* ---------------------------------------------------------------- the model */
+
+/* 4x4 images, 3 classes; params: W (OUT, IN) then b (OUT) */
+enum { SIDE = 4, IN = SIDE * SIDE, OUT = 3, N_PARAM = OUT * IN + OUT };
+enum { N_TRAIN = 600, N_TEST = 150 };
+
+static long poison_step; /* from this call on train_step fails (0: never): */
+static int poison_crash; /* by killing the process, else by returning NAN */
+static long calls;
+
+static void logits(float *out, const float *p, const float *x, int B) {
+    for (int b = 0; b < B; b++)
+        for (int o = 0; o < OUT; o++) {
+            float s = p[OUT * IN + o];
+            for (int i = 0; i < IN; i++)
+                s += p[o * IN + i] * x[b * IN + i];
+            out[b * OUT + o] = s;
+        }
+}
+
+/* Softmax of each row of z in place */
+static void softmax(float *z, int B) {
+    for (int b = 0; b < B; b++) {
+        float *row = z + b * OUT, max = row[0], sum = 0;
+        for (int o = 1; o < OUT; o++)
+            max = row[o] > max ? row[o] : max;
+        for (int o = 0; o < OUT; o++)
+            sum += row[o] = expf(row[o] - max);
+        for (int o = 0; o < OUT; o++)
+            row[o] /= sum;
+    }
+}
+
+static float toy_train_step(const float *param, float *grad, float *state, float *work,
+                            const float *x, const int *labels, float *out, int B, uint64_t key) {
+    (void)state, (void)key;
+    float *p = work, loss = 0; /* (B, OUT) probabilities */
+    logits(out, param, x, B);
+    memcpy(p, out, sizeof(float) * (size_t)(B * OUT));
+    softmax(p, B);
+    memset(grad, 0, sizeof(float) * N_PARAM);
+    for (int b = 0; b < B; b++) {
+        loss -= logf(p[b * OUT + labels[b]]);
+        for (int o = 0; o < OUT; o++) {
+            float d = (p[b * OUT + o] - (o == labels[b])) / (float)B;
+            for (int i = 0; i < IN; i++)
+                grad[o * IN + i] += d * x[b * IN + i];
+            grad[OUT * IN + o] += d;
+        }
+    }
+    if (poison_step && ++calls >= poison_step && poison_crash)
+        _exit(3);
+    if (poison_step && calls >= poison_step)
+        return NAN;
+    return loss / (float)B;
+}
+
+/* Probabilities out, so the trainer's clamped -log(p) path is the one used */
+static void toy_infer(const float *param, const float *state, float *work, const float *x,
+                      float *out, int B) {
+    (void)state, (void)work;
+    logits(out, param, x, B);
+    softmax(out, B);
+}
+
+static size_t toy_infer_work(int B) {
+    (void)B;
+    return 0;
+}
+
+static void toy_init(float *param, float *state, uint64_t seed) {
+    (void)state;
+    nn_rng r = nn_rng_seed(seed);
+    for (int i = 0; i < N_PARAM; i++)
+        param[i] = 0.1f * (nn_rng_uniform(&r) - 0.5f);
+}
+
+static const char *const toy_summary[] = {"toy: softmax regression", "16 -> 3", NULL};
+
+static const nn_model_desc toy = {
+    .name = "toy",
+    .source = "test_trainer.c",
+    .fingerprint = 77,
+    .in_h = SIDE,
+    .in_w = SIDE,
+    .in_c = 1,
+    .in_size = IN,
+    .out_size = OUT,
+    .loss = NN_CROSS_ENTROPY,
+    .out_is_prob = 1,
+    .n_param = N_PARAM,
+    .work_per_sample = OUT,
+    .defaults = {.optimizer = NN_SGD, .lr = 0.1f, .batch = 32, .epochs = 3, .seed = 1},
+    .summary = toy_summary,
+    .init = toy_init,
+    .train_step = toy_train_step,
+    .infer = toy_infer,
+    .infer_work = toy_infer_work,
+};
+
+/* ---------------------------------------------------------------- the data */
+
+static char dir[64]; /* the data set and every file a test writes */
+
+static void put_be32(FILE *f, uint32_t v) {
+    const uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* Class c lights up row c of the image, over noise */
+static int write_split(const char *prefix, int n, uint32_t noise) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *fi = fopen(path, "wb");
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    FILE *fl = fopen(path, "wb");
+    if (!fi || !fl)
+        return -1;
+    put_be32(fi, 0x803), put_be32(fi, (uint32_t)n), put_be32(fi, SIDE), put_be32(fi, SIDE);
+    put_be32(fl, 0x801), put_be32(fl, (uint32_t)n);
+    for (int k = 0; k < n; k++) {
+        uint8_t label = (uint8_t)(k % OUT);
+        for (int i = 0; i < IN; i++) {
+            noise = noise * 1664525u + 1013904223u;
+            int lit = i / SIDE == label;
+            fputc((int)(noise >> 25) + (lit ? 100 : 0), fi);
+        }
+        fputc(label, fl);
+    }
+    return fclose(fi) | fclose(fl);
+}
+
+static int setup_data(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/nnc-test-trainer-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    return write_split("train", N_TRAIN, 1) | write_split("t10k", N_TEST, 2);
+}
+
+static int remove_data(void **state) {
+    (void)state;
+    char path[512];
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    return rmdir(dir);
+}
+
+/* ---------------------------------------------------------------- running nn_main */
+
+typedef struct {
+    int status;      /* exit status */
+    char out[16384]; /* stdout */
+    char err[4096];  /* stderr */
+} Run;
+
+static void slurp(const char *path, char *buf, size_t len) {
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+static void child(const nn_model_desc *m, char *args, const char *out, const char *err) {
+    char *argv[32] = {"toy"};
+    int argc = 1;
+    for (char *a = strtok(args, " "); a && argc < 31; a = strtok(NULL, " "))
+        argv[argc++] = a;
+    if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+        _exit(99);
+    exit(nn_main(argc, argv, m));
+}
+
+static void run_model(Run *r, const nn_model_desc *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Runs `toy ARGS` (ARGS: printf-formatted, split at spaces; @ stands for
+ * the data directory) and captures its exit status and output */
+static void run_model(Run *r, const nn_model_desc *m, const char *fmt, ...) {
+    char args[1024], expanded[2048] = "", out[128], err[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    for (const char *p = args; *p; p++) {
+        size_t n = strlen(expanded);
+        snprintf(expanded + n, sizeof expanded - n, "%s", *p == '@' ? dir : (char[]){*p, '\0'});
+    }
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(err, sizeof err, "%s/stderr", dir);
+    fflush(NULL); /* or the child would write cmocka's pending output again */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        child(m, expanded, out, err);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    r->status = WEXITSTATUS(status);
+    slurp(out, r->out, sizeof r->out);
+    slurp(err, r->err, sizeof r->err);
+}
+
+/* The line of text starting with prefix (NULL if none), up to its newline */
+static const char *line_starting(const char *text, const char *prefix, char *line, size_t len) {
+    for (const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        if (strncmp(p, prefix, strlen(prefix)) == 0) {
+            snprintf(line, len, "%.*s", (int)strcspn(p, "\n"), p);
+            return line;
+        }
+    return NULL;
+}
+
+static const char *last_line(const char *text, char *line, size_t len) {
+    size_t n = strlen(text);
+    assert_true(n > 0 && text[n - 1] == '\n');
+    const char *start = text + n - 1;
+    while (start > text && start[-1] != '\n')
+        start--;
+    snprintf(line, len, "%.*s", (int)(text + n - 1 - start), start);
+    return line;
+}
+
+/* The numbers of "epoch E/N: train loss=L accuracy=A | test loss=L accuracy=A | ..." */
+static void epoch_numbers(const char *out, int epoch, double v[4]) {
+    char prefix[32], line[256];
+    snprintf(prefix, sizeof prefix, "epoch %d/", epoch);
+    assert_non_null(line_starting(out, prefix, line, sizeof line));
+    assert_int_equal(sscanf(strchr(line, ':'),
+                            ": train loss=%lf accuracy=%lf | test loss=%lf accuracy=%lf", &v[0],
+                            &v[1], &v[2], &v[3]),
+                     4);
+}
+
+/* stdout without the timings, which differ from run to run */
+static void without_timings(const char *out, char *buf, size_t len) {
+    buf[0] = '\0';
+    for (const char *p = out; *p;) {
+        size_t n = strcspn(p, "\n");
+        const char *bar = strncmp(p, "epoch ", 6) == 0 ? strstr(p, "| test") : NULL;
+        size_t keep = bar ? (size_t)(strchr(bar + 1, '|') - p) : n;
+        snprintf(buf + strlen(buf), len - strlen(buf), "%.*s\n", (int)keep, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+/* ---------------------------------------------------------------- training */
+
+static void training_reduces_the_loss(void **state) {
+    (void)state;
+    Run r;
+    double first[4], last[4];
+    char line[256], want[256];
+    run_model(&r, &toy, "train --data @ --threads 1");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, ""); /* not a terminal: no progress line */
+    assert_non_null(line_starting(r.out, "toy: ", line, sizeof line));
+    assert_string_equal(line, "toy: 51 parameters | train 600 examples, test 150 | sgd lr=0.1 "
+                              "batch=32 epochs=3 seed=1 threads=1");
+    epoch_numbers(r.out, 1, first);
+    epoch_numbers(r.out, 3, last);
+    assert_true(last[0] < first[0] && last[2] < first[2]);
+    assert_true(last[3] > 0.9);
+    snprintf(want, sizeof want, "test: loss=%.4f accuracy=%.4f", last[2], last[3]);
+    assert_string_equal(last_line(r.out, line, sizeof line), want);
+}
+
+static void epoch_line_format(void **state) {
+    (void)state;
+    Run r;
+    char line[256];
+    double v[4], seconds, rate;
+    char tail[64];
+    run_model(&r, &toy, "train --data @ --epochs 1");
+    assert_non_null(line_starting(r.out, "epoch 1/1: ", line, sizeof line));
+    epoch_numbers(r.out, 1, v);
+    const char *timing = strrchr(line, '|');
+    assert_int_equal(sscanf(timing, "| %lfs %lf %63s", &seconds, &rate, tail), 3);
+    assert_string_equal(tail, "samples/s");
+    char want[256];
+    snprintf(want, sizeof want,
+             "epoch 1/1: train loss=%.4f accuracy=%.4f | test loss=%.4f accuracy=%.4f | %.1fs "
+             "%.0f samples/s",
+             v[0], v[1], v[2], v[3], seconds, rate);
+    assert_string_equal(line, want);
+}
+
+static void same_seed_same_numbers(void **state) {
+    (void)state;
+    static Run a, b, c;
+    static char ta[16384], tb[16384], tc[16384];
+    run_model(&a, &toy, "train --data @ --seed 5 --epochs 2");
+    run_model(&b, &toy, "train --data @ --seed 5 --epochs 2");
+    run_model(&c, &toy, "train --data @ --seed 6 --epochs 2");
+    without_timings(a.out, ta, sizeof ta);
+    without_timings(b.out, tb, sizeof tb);
+    without_timings(c.out, tc, sizeof tc);
+    assert_string_equal(ta, tb);
+    assert_string_not_equal(ta, tc);
+}
+
+static void limit_uses_the_first_examples(void **state) {
+    (void)state;
+    Run r;
+    char line[256];
+    run_model(&r, &toy, "train --data @ --limit 100 --epochs 1 --batch 64 --lr 0.5 --seed 9");
+    assert_int_equal(r.status, 0);
+    assert_non_null(line_starting(r.out, "toy: ", line, sizeof line));
+    assert_non_null(
+        strstr(line, "| train 100 examples, test 150 | sgd lr=0.5 batch=64 epochs=1 seed=9"));
+}
+
+static void log_has_a_header_and_a_row_per_epoch(void **state) {
+    (void)state;
+    Run r;
+    char log[4096], line[256];
+    run_model(&r, &toy, "train --data @ --epochs 2 --log @/log.csv");
+    assert_int_equal(r.status, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    slurp(path, log, sizeof log);
+    assert_non_null(line_starting(log, "epoch,", line, sizeof line));
+    assert_string_equal(line, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
+                              "samples_per_second");
+    for (int epoch = 1; epoch <= 2; epoch++) {
+        char prefix[16];
+        double v[4], row[4], seconds, rate;
+        snprintf(prefix, sizeof prefix, "%d,", epoch);
+        assert_non_null(line_starting(log, prefix, line, sizeof line));
+        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf", &row[0], &row[1], &row[2],
+                                &row[3], &seconds, &rate),
+                         6);
+        epoch_numbers(r.out, epoch, v);
+        for (int i = 0; i < 4; i++)
+            assert_true(fabs(row[i] - v[i]) <= 0.00005 + 1e-9);
+    }
+    assert_null(line_starting(log, "3,", line, sizeof line));
+}
+
+/* ---------------------------------------------------------------- checkpoints */
+
+static void eval_reproduces_the_test_line(void **state) {
+    (void)state;
+    Run t, e;
+    char a[256], b[256], line[256], want[256];
+    run_model(&t, &toy, "train --data @ --epochs 2 --save @/toy.ckpt");
+    assert_int_equal(t.status, 0);
+    run_model(&e, &toy, "eval --data @ --load @/toy.ckpt --threads 1");
+    assert_int_equal(e.status, 0);
+    assert_string_equal(last_line(e.out, a, sizeof a), last_line(t.out, b, sizeof b));
+    snprintf(want, sizeof want,
+             "toy: checkpoint %s/toy.ckpt (2 epochs) | test 150 examples | batch=32 threads=1",
+             dir);
+    assert_string_equal(line_starting(e.out, "toy: ", line, sizeof line), want);
+}
+
+static void eval_refuses_another_models_checkpoint(void **state) {
+    (void)state;
+    Run t, e;
+    nn_model_desc other = toy;
+    other.name = "other";
+    run_model(&t, &other, "train --data @ --epochs 1 --save @/other.ckpt");
+    assert_int_equal(t.status, 0);
+    run_model(&e, &toy, "eval --data @ --load @/other.ckpt");
+    assert_int_equal(e.status, 1);
+    char want[256];
+    snprintf(want, sizeof want,
+             "toy: error: %s/other.ckpt: belongs to another model: 'other', not 'toy'\n", dir);
+    assert_string_equal(e.err, want);
+}
+
+static void save_to_a_missing_directory_fails_before_training(void **state) {
+    (void)state;
+    Run r;
+    char want[256];
+    run_model(&r, &toy, "train --data @ --save @/no/toy.ckpt");
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.out, "");
+    snprintf(want, sizeof want,
+             "toy: error: --save %s/no/toy.ckpt: cannot write to directory %s/no: No such file "
+             "or directory\n",
+             dir, dir);
+    assert_string_equal(r.err, want);
+}
+
+/* ---------------------------------------------------------------- failures */
+
+/* The NaN appears in epoch 2, batch 1 (epoch 1 has 19 batches): the run
+ * stops there, with epoch 1 reported and logged */
+static void nan_stops_with_a_hint(void **state) {
+    (void)state;
+    Run r;
+    char log[4096], line[256], path[128];
+    poison_step = 20;
+    run_model(&r, &toy, "train --data @ --log @/nan.csv");
+    poison_step = 0;
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "toy: error: the loss became nan at epoch 2, batch 1 (step 20); the "
+                               "learning rate 0.1 is probably too high: try --lr 0.01\n");
+    assert_non_null(line_starting(r.out, "epoch 1/3", line, sizeof line));
+    assert_null(line_starting(r.out, "epoch 2/3", line, sizeof line));
+    assert_null(line_starting(r.out, "test:", line, sizeof line));
+    snprintf(path, sizeof path, "%s/nan.csv", dir);
+    slurp(path, log, sizeof log);
+    assert_non_null(line_starting(log, "1,", line, sizeof line));
+    assert_null(line_starting(log, "2,", line, sizeof line));
+}
+
+/* A run killed in epoch 2 leaves epoch 1 on stdout and in the log */
+static void crash_keeps_the_finished_epochs(void **state) {
+    (void)state;
+    Run r;
+    char log[4096], line[256], path[128];
+    poison_step = 20;
+    poison_crash = 1;
+    run_model(&r, &toy, "train --data @ --log @/crash.csv");
+    poison_step = poison_crash = 0;
+    assert_int_equal(r.status, 3);
+    assert_non_null(line_starting(r.out, "epoch 1/3", line, sizeof line));
+    snprintf(path, sizeof path, "%s/crash.csv", dir);
+    slurp(path, log, sizeof log);
+    assert_non_null(line_starting(log, "epoch,", line, sizeof line));
+    assert_non_null(line_starting(log, "1,", line, sizeof line));
+}
+
+static void huge_learning_rate_stops(void **state) {
+    (void)state;
+    Run r;
+    run_model(&r, &toy, "train --data @ --lr 900000");
+    assert_int_equal(r.status, 1);
+    assert_non_null(
+        strstr(r.err, "the learning rate 900000 is probably too high: try --lr 90000\n"));
+    assert_memory_equal(r.err, "toy: error: the loss became ", 28);
+}
+
+static void data_errors_are_reported(void **state) {
+    (void)state;
+    Run r;
+    char want[256];
+    run_model(&r, &toy, "train --data @/nowhere");
+    assert_int_equal(r.status, 1);
+    snprintf(want, sizeof want, "toy: error: %s/nowhere: No such file or directory\n", dir);
+    assert_string_equal(r.err, want);
+}
+
+static void expect_usage_error(const char *args, const char *message) {
+    Run r;
+    char want[512];
+    run_model(&r, &toy, "%s", args);
+    assert_int_equal(r.status, 2);
+    snprintf(want, sizeof want, "toy: error: %s\ntry 'toy help'\n", message);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+}
+
+static void bad_command_lines(void **state) {
+    (void)state;
+    expect_usage_error("", "no command: expected train, eval, summary or help");
+    expect_usage_error("fit", "unknown command 'fit'");
+    expect_usage_error("train --epochs abc", "--epochs: 'abc' is not an integer");
+    expect_usage_error("train --epochs 0", "--epochs: 0 is out of range (1..1000000)");
+    expect_usage_error("train --batch=0", "--batch: 0 is out of range (1..1048576)");
+    expect_usage_error("train --lr 1e-3x", "--lr: '1e-3x' is not a number");
+    expect_usage_error("train --lr -1", "--lr: -1 is out of range (a positive number below 1e6)");
+    expect_usage_error("train --seed -3", "--seed: '-3' is not a non-negative integer");
+    expect_usage_error("train --threads 0", "--threads: 0 is out of range (1..1024)");
+    expect_usage_error("train --seed", "--seed needs a value (N)");
+    expect_usage_error("train --bogus 1", "unknown option '--bogus' for 'train'");
+    expect_usage_error("train extra", "unexpected argument 'extra' for 'train'");
+    expect_usage_error("eval --load x --epochs 3", "unknown option '--epochs' for 'eval'");
+    expect_usage_error("eval", "eval needs --load FILE");
+    expect_usage_error("summary x", "unexpected argument 'x' for 'summary'");
+}
+
+static void help_shows_every_option_and_default(void **state) {
+    (void)state;
+    static const char *const want[] = {
+        "--data DIR",  "(default: /usr/share/datasets/fashion-mnist)",
+        "--epochs N",  "(default: 3)",
+        "--batch N",   "(default: 32)",
+        "--lr X",      "(default: 0.1)",
+        "--seed N",    "(default: 1)",
+        "--limit N",   "--save FILE",
+        "--log FILE",  "--threads N",
+        "--load FILE", "optimizer sgd",
+    };
+    for (int i = 0; i < 3; i++) {
+        Run r;
+        run_model(&r, &toy, "%s", (const char *[]){"help", "--help", "-h"}[i]);
+        assert_int_equal(r.status, 0);
+        for (size_t k = 0; k < sizeof want / sizeof *want; k++)
+            assert_non_null(strstr(r.out, want[k]));
+    }
+}
+
+static void summary_prints_the_lines(void **state) {
+    (void)state;
+    Run r;
+    run_model(&r, &toy, "summary");
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "toy: softmax regression\n16 -> 3\n");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(training_reduces_the_loss),
+        cmocka_unit_test(epoch_line_format),
+        cmocka_unit_test(same_seed_same_numbers),
+        cmocka_unit_test(limit_uses_the_first_examples),
+        cmocka_unit_test(log_has_a_header_and_a_row_per_epoch),
+        cmocka_unit_test(eval_reproduces_the_test_line),
+        cmocka_unit_test(eval_refuses_another_models_checkpoint),
+        cmocka_unit_test(save_to_a_missing_directory_fails_before_training),
+        cmocka_unit_test(nan_stops_with_a_hint),
+        cmocka_unit_test(crash_keeps_the_finished_epochs),
+        cmocka_unit_test(huge_learning_rate_stops),
+        cmocka_unit_test(data_errors_are_reported),
+        cmocka_unit_test(bad_command_lines),
+        cmocka_unit_test(help_shows_every_option_and_default),
+        cmocka_unit_test(summary_prints_the_lines),
+    };
+    return cmocka_run_group_tests(tests, setup_data, remove_data);
+}
