@@ -43,7 +43,7 @@ $(B)/grammar/lexer.c $(B)/grammar/lexer.h: grammar/lexer.l
 $(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c compiler/nnc.h $(B)/grammar/parser.h $(B)/grammar/lexer.h
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
 
@@ -91,6 +91,15 @@ $(B)/tests/%: tests/unit/%.c $(B)/libnnrt.a runtime/nnrt.h
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(MODELS) $(E2E)
 	OPENBLAS_NUM_THREADS=1 prove -f tests/*.t
+
+# --- the dropout study (README): every variant, several seeds, a table and
+# plots in build/study/. STUDY_SEEDS, STUDY_EPOCHS, STUDY_CNN=1, STUDY_THREADS:
+# see scripts/study.sh.
+STUDY_MODELS := fashion_mlp_no_dropout fashion_mlp fashion_mlp_dropout_before \
+                fashion_mlp_dropout_both keras_mnist_cnn_no_dropout keras_mnist_cnn
+study: deps
+	@$(MAKE) --no-print-directory $(addprefix $(B)/,$(STUDY_MODELS))
+	scripts/study.sh
 
 # Rewrites the golden files of tests/diag and tests/summary; review the diff.
 golden: all

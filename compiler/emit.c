@@ -137,8 +137,13 @@ static void emit_init(Emit *e) {
     out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
     if (!m->n_state)
         out(e, "    (void)state;\n");
+    bool draws = false; /* only dense and conv2d weights are random */
+    for (int i = 0; i < m->n_ops; i++)
+        draws |= m->ops[i].kind == OP_DENSE || m->ops[i].kind == OP_CONV2D;
     if (!m->n_param)
-        out(e, "    (void)param;\n    (void)seed;\n");
+        out(e, "    (void)param;\n");
+    if (!draws)
+        out(e, "    (void)seed;\n");
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         if (!has_params(op))
@@ -309,6 +314,16 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
     *cur = 1 - *cur;
 }
 
+/* Whether some backward op writes its input gradient into the second buffer */
+static bool backward_swaps(const Emit *e) {
+    for (int i = e->first_trained + 1; i < e->m->n_ops; i++) {
+        OpKind k = e->m->ops[i].kind;
+        if (k != OP_FLATTEN && k != OP_DROPOUT && k != OP_ACT)
+            return true;
+    }
+    return false;
+}
+
 static void emit_train_step(Emit *e) {
     const Model *m = e->m;
     const char *N = m->name;
@@ -334,8 +349,9 @@ static void emit_train_step(Emit *e) {
                 shape_str(op->out));
     }
     size_t g = e->plan.saved_per_sample;
-    out(e, "    float *g0 = work + b * %zu, *g1 = work + b * %zu; /* activation gradients */\n", g,
-        g + e->plan.grad_per_sample / 2);
+    out(e, "    float *g0 = work + b * %zu; /* activation gradients, ping */\n", g);
+    if (backward_swaps(e))
+        out(e, "    float *g1 = work + b * %zu; /* pong */\n", g + e->plan.grad_per_sample / 2);
     if (uses_col)
         out(e, "    float *col = work + b * %zu; /* im2col */\n", g + e->plan.grad_per_sample);
     size_t fixed = 0;
@@ -354,7 +370,7 @@ static void emit_train_step(Emit *e) {
     if (!uses_key)
         out(e, "    (void)dropout_key;\n");
     if (!uses_grad)
-        out(e, "    (void)grad;\n    (void)param;\n    (void)g1;\n");
+        out(e, "    (void)grad;\n    (void)param;\n");
 
     out(e, "\n    /* forward */\n");
     for (int i = 0; i < m->n_ops; i++) {
@@ -555,21 +571,26 @@ static void emit_c(Emit *e, const char *h_name) {
 
 // ------------------------------------------------------------ fingerprint
 
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 /* FNV-1a over a canonical description of everything that gives the
  * parameters and state their meaning; a checkpoint must match it. */
 uint64_t model_fingerprint(const Model *m) {
-    char *desc = arena_printf("in %d %d %d %d;", m->input.rank, m->input.h, m->input.w, m->input.c);
+    uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325),
+                       arena_printf("in %d %d %d %d;", m->input.rank, m->input.h, m->input.w,
+                                    m->input.c));
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        desc = arena_printf("%s%d %d %d %d %d %d %d %g %d %d %g %g %g %zu %zu %zu;", desc, op->kind,
-                            op->units, op->kernel, op->stride, op->pad, op->same, op->act,
-                            op->alpha, op->init, op->bias, op->rate, op->momentum, op->eps, op->n_w,
-                            op->n_b, op->n_s);
-    }
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (const char *p = desc; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= UINT64_C(0x100000001b3);
+        h = fnv1a(h, arena_printf("%d %d %d %d %d %d %d %g %d %d %g %g %g %zu %zu %zu;", op->kind,
+                                  op->units, op->kernel, op->stride, op->pad, op->same, op->act,
+                                  op->alpha, op->init, op->bias, op->rate, op->momentum, op->eps,
+                                  op->n_w, op->n_b, op->n_s));
     }
     return h;
 }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", NULL};
-/* ORDER: InitKind, LossKind, OptKind, PadKind; BOOLS by truth value. */
+/* ORDER: InitKind, LossKind, OptKind, PAD_* (lower.h); BOOLS by truth value. */
 static const char *const INITS[] = {"glorot", "he", "zeros", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
@@ -150,6 +150,7 @@ static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value
     t->optimizer = (OptKind)pos[0].word;
     if (t->optimizer == OPT_SGD)
         t->lr = 0.01; /* PyTorch and Keras' default for SGD */
+    /* ORDER: the optimizer row's options */
     double *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
     for (int i = 0; i < MAX_OPT; i++)
         if (fields[i] && opt[i].arg)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every model in models/ compiles with nnc, and its C with the strict flags.
+# Every model in models/, and the emitter's corner cases in tests/emit/,
+# compiles with nnc, and its C with the strict flags.
 . tests/tap.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 blas=$(pkg-config --cflags openblas)
-for model in models/*.model; do
+for model in models/*.model tests/emit/*.model; do
     name=$(basename "$model" .model)
     check "$name: nnc" build/nnc "$model" -o "$tmp/$name.c"
     check "$name: cc -std=c11 -Wall -Wextra -Werror -pedantic" \
