@@ -84,7 +84,7 @@ run: deps
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libnnrt.a runtime/nnrt.h
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libnnrt.a runtime/nnrt.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -Iruntime -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT) -lcmocka
 

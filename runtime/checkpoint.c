@@ -4,10 +4,10 @@
  * reads back bit-exact on any host, whatever its byte order.
  */
 #include "checkpoint.h"
+#include "fail.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,21 +15,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define PATH_LEN 4096
 #define MAX_NAME 1024           /* model names are C identifiers: anything longer is damage */
 #define MAX_FLOATS (1ull << 60) /* keeps 4 * count from overflowing */
 #define CHUNK_FLOATS 4096       /* floats converted per fwrite/fread */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void put_le(uint8_t *b, uint64_t v, int n) {
     for (int i = 0; i < n; i++)
@@ -104,7 +93,7 @@ static mode_t default_file_mode(void) {
 /* Makes the rename itself durable. Best effort: the data is already on
  * disk, and some file systems refuse fsync on a directory. */
 static void sync_parent_dir(const char *path) {
-    char dir[PATH_LEN];
+    char dir[NN_PATH_LEN];
     const char *slash = strrchr(path, '/');
     if (!slash)
         snprintf(dir, sizeof dir, ".");
@@ -142,19 +131,19 @@ static int write_and_close(int fd, const nn_model_desc *m, const float *param, c
 
 int nn_checkpoint_save(const char *path, const nn_model_desc *m, const float *param,
                        const float *state, long epochs, char *err, size_t errlen) {
-    char tmp[PATH_LEN];
+    char tmp[NN_PATH_LEN];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return fail(err, errlen, "%s: path too long", path);
+        return nn_fail(err, errlen, "%s: path too long", path);
     int fd = mkstemp(tmp);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot create a temporary file next to it: %s", path,
+        return nn_fail(err, errlen, "%s: cannot create a temporary file next to it: %s", path,
                     strerror(errno));
     int e = write_and_close(fd, m, param, state, epochs);
     if (!e && rename(tmp, path) != 0)
         e = errno;
     if (e) {
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot write the checkpoint: %s", path, strerror(e));
+        return nn_fail(err, errlen, "%s: cannot write the checkpoint: %s", path, strerror(e));
     }
     sync_parent_dir(path);
     return 0;
@@ -198,17 +187,17 @@ static int read_header(FILE *f, const char *path, Header *h, char *err, size_t e
     char magic[8];
     uint64_t version;
     if (!get(f, magic, 8) || memcmp(magic, NN_CKPT_MAGIC, 8) != 0)
-        return fail(err, errlen, "%s: not an nnc checkpoint (bad magic)", path);
+        return nn_fail(err, errlen, "%s: not an nnc checkpoint (bad magic)", path);
     if (!get_uint(f, &version, 4))
-        return fail(err, errlen, "%s: truncated: the file ends inside the header", path);
+        return nn_fail(err, errlen, "%s: truncated: the file ends inside the header", path);
     if (version != NN_CKPT_VERSION)
-        return fail(err, errlen,
+        return nn_fail(err, errlen,
                     "%s: unsupported checkpoint version %llu (this trainer reads version %u)", path,
                     (unsigned long long)version, NN_CKPT_VERSION);
     if (!read_fields(f, h))
-        return fail(err, errlen, "%s: truncated: the file ends inside the header", path);
+        return nn_fail(err, errlen, "%s: truncated: the file ends inside the header", path);
     if (h->n_param > MAX_FLOATS || h->n_state > MAX_FLOATS)
-        return fail(err, errlen, "%s: corrupt: implausible sizes in the header", path);
+        return nn_fail(err, errlen, "%s: corrupt: implausible sizes in the header", path);
     return 0;
 }
 
@@ -217,9 +206,9 @@ static int check_size(off_t size, const char *path, const Header *h, char *err, 
     unsigned long long want = (unsigned long long)h->header_len + 4 * (h->n_param + h->n_state) + 4;
     unsigned long long have = (unsigned long long)size;
     if (have < want)
-        return fail(err, errlen, "%s: truncated: %llu bytes, expected %llu", path, have, want);
+        return nn_fail(err, errlen, "%s: truncated: %llu bytes, expected %llu", path, have, want);
     if (have > want)
-        return fail(err, errlen, "%s: corrupt: unexpected data after the checksum (%llu bytes)",
+        return nn_fail(err, errlen, "%s: corrupt: unexpected data after the checksum (%llu bytes)",
                     path, have - want);
     return 0;
 }
@@ -228,20 +217,20 @@ static int check_size(off_t size, const char *path, const Header *h, char *err, 
 static int check_crc(FILE *f, off_t size, const char *path, char *err, size_t errlen) {
     uint8_t buf[1 << 14];
     if (fseek(f, 0, SEEK_SET) != 0)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return nn_fail(err, errlen, "%s: %s", path, strerror(errno));
     uLong crc = crc32(0, NULL, 0);
     for (off_t left = size - 4; left > 0;) {
         size_t k = left < (off_t)sizeof buf ? (size_t)left : sizeof buf;
         if (!get(f, buf, k))
-            return fail(err, errlen, "%s: read error", path);
+            return nn_fail(err, errlen, "%s: read error", path);
         crc = crc32(crc, buf, (uInt)k);
         left -= (off_t)k;
     }
     uint64_t stored;
     if (!get_uint(f, &stored, 4))
-        return fail(err, errlen, "%s: read error", path);
+        return nn_fail(err, errlen, "%s: read error", path);
     if (stored != crc)
-        return fail(err, errlen, "%s: checksum mismatch: the file is corrupt", path);
+        return nn_fail(err, errlen, "%s: checksum mismatch: the file is corrupt", path);
     return 0;
 }
 
@@ -249,10 +238,10 @@ static int check_crc(FILE *f, off_t size, const char *path, char *err, size_t er
 static int check_model(const char *path, const Header *h, const nn_model_desc *m, char *err,
                        size_t errlen) {
     if (strcmp(h->name, m->name) != 0)
-        return fail(err, errlen, "%s: belongs to another model: '%s', not '%s'", path, h->name,
+        return nn_fail(err, errlen, "%s: belongs to another model: '%s', not '%s'", path, h->name,
                     m->name);
     if (h->fingerprint != m->fingerprint || h->n_param != m->n_param || h->n_state != m->n_state)
-        return fail(err, errlen,
+        return nn_fail(err, errlen,
                     "%s: the architecture of '%s' changed since this checkpoint was saved "
                     "(fingerprint %016llx, %llu parameters; now %016llx, %zu parameters)",
                     path, m->name, (unsigned long long)h->fingerprint,
@@ -279,7 +268,7 @@ static int load_open(FILE *f, const char *path, const nn_model_desc *m, float *p
     Header h;
     struct stat st;
     if (fstat(fileno(f), &st) != 0)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return nn_fail(err, errlen, "%s: %s", path, strerror(errno));
     /* The checksum is checked before the name and fingerprint, so damage
      * is reported as damage rather than as a foreign model. */
     if (read_header(f, path, &h, err, errlen) || check_size(st.st_size, path, &h, err, errlen) ||
@@ -287,7 +276,7 @@ static int load_open(FILE *f, const char *path, const nn_model_desc *m, float *p
         return -1;
     if (fseek(f, h.header_len, SEEK_SET) != 0 || !get_floats(f, param, m->n_param) ||
         !get_floats(f, state, m->n_state))
-        return fail(err, errlen, "%s: read error", path);
+        return nn_fail(err, errlen, "%s: read error", path);
     *epochs = (long)h.epochs;
     return 0;
 }
@@ -296,7 +285,7 @@ int nn_checkpoint_load(const char *path, const nn_model_desc *m, float *param, f
                        long *epochs, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     int rc = load_open(f, path, m, param, state, epochs, err, errlen);
     fclose(f);
     return rc;

@@ -4,9 +4,9 @@
  * the formats. Every message names the file and says what is wrong.
  */
 #include "data.h"
+#include "fail.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +15,7 @@
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions: n, rows, cols */
 #define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension: n */
-#define PATH_LEN 4096
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static int is_file(const char *path) {
     struct stat st;
@@ -35,10 +24,10 @@ static int is_file(const char *path) {
 
 /* out = dir/name, or dir/name.gz if only that exists; 0 if neither does */
 static int find_file(char *out, const char *dir, const char *name) {
-    snprintf(out, PATH_LEN, "%s/%s", dir, name);
+    snprintf(out, NN_PATH_LEN, "%s/%s", dir, name);
     if (is_file(out))
         return 1;
-    snprintf(out, PATH_LEN, "%s/%s.gz", dir, name);
+    snprintf(out, NN_PATH_LEN, "%s/%s.gz", dir, name);
     return is_file(out);
 }
 
@@ -72,8 +61,8 @@ static int read_exact(gzFile f, void *buf, size_t n, const char *path, const cha
     int code;
     const char *msg = gz_message(f, path, &code);
     if (code != Z_OK && code != Z_BUF_ERROR)
-        return fail(err, errlen, "%s: corrupt: %s", path, msg);
-    return fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path, n, what,
+        return nn_fail(err, errlen, "%s: corrupt: %s", path, msg);
+    return nn_fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path, n, what,
                 got);
 }
 
@@ -86,11 +75,11 @@ static int check_end(gzFile f, const char *path, char *err, size_t errlen) {
     int r = gzread(f, &c, 1);
     const char *msg = gz_message(f, path, &code);
     if (code == Z_BUF_ERROR)
-        return fail(err, errlen, "%s: truncated: the gzip stream ends early", path);
+        return nn_fail(err, errlen, "%s: truncated: the gzip stream ends early", path);
     if (code != Z_OK)
-        return fail(err, errlen, "%s: corrupt: %s", path, msg);
+        return nn_fail(err, errlen, "%s: corrupt: %s", path, msg);
     if (r > 0)
-        return fail(err, errlen, "%s: corrupt: more data than the header announces", path);
+        return nn_fail(err, errlen, "%s: corrupt: more data than the header announces", path);
     return 0;
 }
 
@@ -106,7 +95,7 @@ static int read_idx_header(gzFile f, const char *path, uint32_t magic, uint32_t 
         v[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
                (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
     if (v[0] != magic)
-        return fail(err, errlen,
+        return nn_fail(err, errlen,
                     "%s: wrong magic number 0x%08x: not an IDX %s file (expected 0x%08x)", path,
                     v[0], magic == IDX_IMAGES_MAGIC ? "images" : "labels", magic);
     memcpy(dims, v + 1, sizeof *dims * (size_t)n_dims);
@@ -117,7 +106,7 @@ static gzFile open_gz(const char *path, char *err, size_t errlen) {
     errno = 0; /* gzopen leaves errno alone when it fails for lack of memory */
     gzFile f = gzopen(path, "rb");
     if (!f)
-        fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        nn_fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     return f;
 }
 
@@ -129,7 +118,7 @@ static int alloc_examples(nn_dataset *d, size_t n, int in_size, const char *path
     d->pixels = n <= SIZE_MAX / (size_t)in_size ? malloc(n * (size_t)in_size) : NULL;
     d->labels = malloc(n * sizeof *d->labels);
     if (!d->pixels || !d->labels)
-        return fail(err, errlen, "%s: out of memory for %zu examples of %d values", path, n,
+        return nn_fail(err, errlen, "%s: out of memory for %zu examples of %d values", path, n,
                     in_size);
     return 0;
 }
@@ -144,7 +133,7 @@ static int read_labels(nn_dataset *d, gzFile f, const char *path, int out_size, 
             return -1;
         for (size_t j = 0; j < k; j++) {
             if (buf[j] >= out_size)
-                return fail(err, errlen,
+                return nn_fail(err, errlen,
                             "%s: label %d of example %zu is out of range for %d classes (0..%d)",
                             path, buf[j], i + j + 1, out_size, out_size - 1);
             d->labels[i + j] = buf[j];
@@ -164,14 +153,14 @@ static int load_idx_files(nn_dataset *d, gzFile fi, gzFile fl, const char *image
         return -1;
     unsigned long long image_size = (unsigned long long)di[1] * di[2];
     if (image_size != (unsigned long long)spec->in_size)
-        return fail(err, errlen,
+        return nn_fail(err, errlen,
                     "%s: images are %ux%u = %llu values but the model's input has %d values",
                     images_path, di[1], di[2], image_size, spec->in_size);
     if (di[0] != dl[0])
-        return fail(err, errlen, "%s has %u images but %s has %u labels", images_path, di[0],
+        return nn_fail(err, errlen, "%s has %u images but %s has %u labels", images_path, di[0],
                     labels_path, dl[0]);
     if (di[0] == 0)
-        return fail(err, errlen, "%s: no images", images_path);
+        return nn_fail(err, errlen, "%s: no images", images_path);
     size_t n = di[0] < spec->limit ? di[0] : spec->limit;
     if (alloc_examples(d, n, spec->in_size, images_path, err, errlen) ||
         read_exact(fi, d->pixels, n * (size_t)spec->in_size, images_path, "pixels", err, errlen))
@@ -246,7 +235,7 @@ static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char 
                           const nn_data_spec *spec, char *err, size_t errlen) {
     size_t fields = count_fields(line);
     if (fields != (size_t)spec->in_size + 1)
-        return fail(
+        return nn_fail(
             err, errlen,
             "%s:%ld: wrong number of fields: expected %d (a label and %d pixel values), got %zu",
             path, lineno, spec->in_size + 1, spec->in_size, fields);
@@ -255,13 +244,13 @@ static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char 
         const char *start = p;
         long v;
         if (parse_field(&p, &v))
-            return fail(err, errlen, "%s:%ld: field %d '%.*s' is not an integer", path, lineno,
+            return nn_fail(err, errlen, "%s:%ld: field %d '%.*s' is not an integer", path, lineno,
                         f + 1, field_len(start), start);
         if (f == 0 && (v < 0 || v >= spec->out_size))
-            return fail(err, errlen, "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)",
+            return nn_fail(err, errlen, "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)",
                         path, lineno, field_len(start), start, spec->out_size, spec->out_size - 1);
         if (f > 0 && (v < 0 || v > 255))
-            return fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255", path,
+            return nn_fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255", path,
                         lineno, f + 1, field_len(start), start);
         if (f == 0)
             d->labels[i] = (int)v;
@@ -285,7 +274,7 @@ static int grow_examples(nn_dataset *d, size_t *cap, size_t i, const char *path,
     if (lb)
         d->labels = lb;
     if (!px || !lb)
-        return fail(err, errlen, "%s: out of memory after %zu examples", path, i);
+        return nn_fail(err, errlen, "%s: out of memory after %zu examples", path, i);
     *cap = new_cap;
     return 0;
 }
@@ -323,9 +312,9 @@ static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec
     if (rc)
         return rc;
     if (ferror(f))
-        return fail(err, errlen, "%s: read error: %s", path, strerror(errno));
+        return nn_fail(err, errlen, "%s: read error: %s", path, strerror(errno));
     if (d->n == 0)
-        return fail(err, errlen, "%s: no examples", path);
+        return nn_fail(err, errlen, "%s: no examples", path);
     shrink_examples(d);
     return 0;
 }
@@ -336,7 +325,7 @@ int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_spec *spec, 
     d->in_size = spec->in_size;
     FILE *f = fopen(path, "r");
     if (!f)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     int rc = read_csv(d, f, path, spec, err, errlen);
     fclose(f);
     if (rc)
@@ -353,15 +342,15 @@ int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_s
         {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test.csv"},
     };
     const char *const *name = names[split];
-    char images[PATH_LEN], labels[PATH_LEN], csv[PATH_LEN];
+    char images[NN_PATH_LEN], labels[NN_PATH_LEN], csv[NN_PATH_LEN];
     struct stat st;
     memset(d, 0, sizeof *d);
-    if (strlen(dir) > PATH_LEN - 64)
-        return fail(err, errlen, "%.64s...: data directory path too long", dir);
+    if (strlen(dir) > NN_PATH_LEN - 64)
+        return nn_fail(err, errlen, "%.64s...: data directory path too long", dir);
     if (stat(dir, &st) != 0)
-        return fail(err, errlen, "%s: %s", dir, strerror(errno));
+        return nn_fail(err, errlen, "%s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(err, errlen, "%s: not a directory", dir);
+        return nn_fail(err, errlen, "%s: not a directory", dir);
     int has_images = find_file(images, dir, name[0]);
     int has_labels = find_file(labels, dir, name[1]);
     snprintf(csv, sizeof csv, "%s/%s", dir, name[2]);
@@ -370,9 +359,9 @@ int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_s
     if (is_file(csv))
         return nn_data_load_csv(d, csv, spec, err, errlen);
     if (has_images || has_labels)
-        return fail(err, errlen, "missing file %s/%s[.gz] (%s was found)", dir,
+        return nn_fail(err, errlen, "missing file %s/%s[.gz] (%s was found)", dir,
                     name[has_images ? 1 : 0], has_images ? images : labels);
-    return fail(err, errlen, "%s: no %s set: expected %s[.gz] and %s[.gz], or %s", dir,
+    return nn_fail(err, errlen, "%s: no %s set: expected %s[.gz] and %s[.gz], or %s", dir,
                 split == NN_TRAIN ? "training" : "test", name[0], name[1], name[2]);
 }
 

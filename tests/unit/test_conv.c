@@ -19,32 +19,11 @@
 #include <string.h>
 
 #include "nnrt.h"
+#include "fill.h"
 
 /* float sums of at most a few hundred O(1) terms against double: observed
  * errors are below 2e-7 */
 #define VALUE_TOL 1e-6
-
-static float *alloc_floats(size_t n) {
-    float *p = malloc(n * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static double *alloc_doubles(size_t n) {
-    double *p = malloc(n * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_uniform(float *v, size_t n, float lo, float hi, nn_rng *r) {
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * nn_rng_uniform(r);
-}
-
-static void fill_nan(float *v, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        v[i] = NAN;
-}
 
 /* max |got - want| / max(1, max |want|); prints the first entries and the
  * worst difference when over tol (llm.c's check_tensor). NaN fails. */

@@ -23,19 +23,9 @@
 #include <string.h>
 
 #include "nnrt.h"
+#include "fill.h"
 
 #define BIG (1 << 20) /* elements for the statistical checks */
-
-static float *alloc_floats(size_t n) {
-    float *p = malloc(n * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_uniform(float *v, size_t n, float lo, float hi, nn_rng *r) {
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * nn_rng_uniform(r);
-}
 
 /* |observed - expected| within 5 standard deviations */
 static void assert_within_5_sigma(double observed, double expected, double sigma) {

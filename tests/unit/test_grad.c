@@ -29,28 +29,13 @@
 #include <string.h>
 
 #include "nnrt.h"
+#include "fill.h"
 
 #define H_STEP 1e-2f
 #define GRAD_TOL 1e-3  /* max error over max magnitude; observed <= 1.7e-4 */
 #define VALUE_TOL 1e-5 /* float kernel against a double loop, relative */
 
 /* ------------------------------------------------------------- helpers */
-
-static float *alloc_floats(size_t n) {
-    float *p = malloc(n * sizeof *p);
-    assert_non_null(p);
-    return p;
-}
-
-static void fill_uniform(float *v, size_t n, float lo, float hi, nn_rng *r) {
-    for (size_t i = 0; i < n; i++)
-        v[i] = lo + (hi - lo) * nn_rng_uniform(r);
-}
-
-static void fill_nan(float *v, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        v[i] = NAN;
-}
 
 /* Moves every entry at least `margin` away from zero (kinks of relu-likes). */
 static void push_from_zero(float *v, size_t n, float margin) {
