@@ -101,6 +101,19 @@ study: deps
 	@$(MAKE) --no-print-directory $(addprefix $(B)/,$(STUDY_MODELS))
 	scripts/study.sh
 
+# --- the benchmark against PyTorch and the BLAS roofline (bench/run.py): one
+# table on stdout, also in build/bench/table.md and build/bench/results.jsonl.
+# Run it on an otherwise idle machine: the comparisons are side by side.
+$(B)/bench/gemm: bench/gemm.c $(B)/libnnrt.a runtime/nnrt.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -Iruntime -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT)
+
+bench: deps
+	@NNC_DEPS=python3-torch scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
+	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -Iruntime" \
+	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
+
 # Rewrites the golden files of tests/diag and tests/summary; review the diff.
 golden: all
 	tests/golden.sh --update

@@ -8,11 +8,17 @@ parity notes read.
 
   /usr/bin/python3 bench/torch_ref.py --model mlp --epochs 10 --batch 64
   /usr/bin/python3 bench/torch_ref.py --model cnn --epochs 3 --batch 128 --threads 1
+
+--bench is the mode bench/run.py (`make bench`) uses: no evaluation
+between epochs (one, untimed, at the end: its accuracy and its memory are
+part of a training run), then inference throughput at batches 1, 64 and
+256 (eval mode, no_grad) on test images, each the median of timed windows.
 """
 import argparse
 import gzip
 import json
 import resource
+import statistics
 import struct
 import time
 
@@ -64,6 +70,28 @@ def evaluate(net, x, y, batch=1000):
     return loss / len(x), correct / len(x)
 
 
+def time_inference(net, x, windows=5, seconds=0.2):
+    """Samples/s of net(x[:b]) for b in 1, 64, 256: medians over windows
+    in which calls repeat until `seconds` have passed (one untimed first)."""
+    net.eval()
+    rates = {}
+    with torch.no_grad():
+        for b in (1, 64, 256):
+            xb, window_rates = x[:b], []
+            for w in range(windows + 1):
+                t0, calls = time.perf_counter(), 0
+                while True:
+                    net(xb)
+                    calls += 1
+                    t = time.perf_counter() - t0
+                    if t >= seconds:
+                        break
+                if w > 0:
+                    window_rates.append(calls * b / t)
+            rates[b] = statistics.median(window_rates)
+    return rates
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
@@ -75,6 +103,8 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     ap.add_argument("--steps", type=int, default=None,
                     help="stop each epoch after this many steps (throughput runs)")
+    ap.add_argument("--bench", action="store_true",
+                    help="evaluate once at the end only, then time inference")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -98,14 +128,21 @@ def main():
             opt.step()
             seen += len(idx)
         rates.append(seen / (time.perf_counter() - t0))
+        if a.bench and epoch < a.epochs:
+            print(f"epoch {epoch}/{a.epochs}: {rates[-1]:.0f} samples/s", flush=True)
+            continue
         test_loss, acc = evaluate(net, xte, yte)
         print(f"epoch {epoch}/{a.epochs}: test loss={test_loss:.4f} accuracy={acc:.4f} "
               f"{rates[-1]:.0f} samples/s", flush=True)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"model": a.model, "batch": a.batch, "threads": torch.get_num_threads(),
-                      "test_loss": round(test_loss, 4), "test_accuracy": round(acc, 4),
-                      "samples_per_s": round(float(np.median(rates)), 1),
-                      "peak_rss_mib": round(rss_mib, 1)}))
+    result = {"model": a.model, "batch": a.batch, "threads": torch.get_num_threads(),
+              "test_loss": round(test_loss, 4), "test_accuracy": round(acc, 4),
+              "samples_per_s": round(float(np.median(rates)), 1),
+              "peak_rss_mib": round(rss_mib, 1)}
+    if a.bench:
+        for b, rate in time_inference(net, xte).items():
+            result[f"infer{b}_samples_per_s"] = round(rate, 1)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -116,14 +116,13 @@ static void emit_layout(Emit *e) {
                 out(e, "#define S_L%d %zu\n", m->ops[i].index, m->ops[i].s_off);
     }
     out(e,
-        "\n/* Training workspace: %zu floats per sample (saved activations %zu, gradients %zu,\n"
-        " * im2col %zu) and %zu fixed (batchnorm statistics). */\n",
-        e->plan.saved_per_sample + e->plan.grad_per_sample + e->plan.scratch_per_sample,
-        e->plan.saved_per_sample, e->plan.grad_per_sample, e->plan.scratch_per_sample,
-        e->plan.fixed);
-    out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n",
-        e->plan.saved_per_sample + e->plan.grad_per_sample + e->plan.scratch_per_sample,
-        e->plan.fixed);
+        "\n/* Training workspace: %zu floats per sample (saved activations %zu, gradients %zu),\n"
+        " * %zu fixed (batchnorm statistics), %zu per thread (conv2d scratch). */\n",
+        e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.saved_per_sample,
+        e->plan.grad_per_sample, e->plan.fixed, e->plan.scratch_per_thread);
+    out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n#define WORK_PER_THREAD %zu\n",
+        e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.fixed,
+        e->plan.scratch_per_thread);
     out(e, "#define GRAD_FLOATS %zu /* one of the two gradient buffers, per sample */\n\n",
         e->plan.grad_per_sample / 2);
 }
@@ -195,9 +194,23 @@ static const char *bias_arg(const Op *op, const char *buf) {
     return op->n_b ? arena_printf("%s + P_L%d_B", buf, op->index) : "NULL";
 }
 
+/* The pass over a GEMM output y of `rows` rows: bias and activation, and
+ * with drop, that dropout's mask as well (the output is then the dropout's) */
+static void emit_bias_act(Emit *e, const Op *op, const char *y, const char *rows, ActKind act,
+                          const Op *drop) {
+    if (drop)
+        out(e, "    nn_bias_relu_dropout(%s, %s, %s, %d, %s, key%d);\n", y,
+            bias_arg(op, "param"), rows, op->out.c, flt(drop->rate), drop->index);
+    else
+        out(e, "    nn_bias_act(%s, %s, %s, %d, %s, %s);\n", y, bias_arg(op, "param"), rows,
+            op->out.c, act_enum[act], flt(op->alpha));
+}
+
 /* One op's forward pass. train: batchnorm uses batch statistics and maxpool
- * keeps its argmax; act: the activation to apply after a GEMM. */
-static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind act) {
+ * keeps its argmax; act: the activation to apply after a GEMM; drop: the
+ * dropout op whose mask goes into the same pass (fuses_dropout), or NULL. */
+static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind act,
+                            const Op *drop) {
     int L = op->index;
     Shape in = op->in, o = op->out;
     size_t R = rows_per_sample(o);
@@ -205,16 +218,17 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
     case OP_DENSE:
         out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", io.y, io.x, L,
             shape_size(in), op->units);
-        out(e, "    nn_bias_act(%s, %s, B, %d, %s, %s);\n", io.y, bias_arg(op, "param"), op->units,
-            act_enum[act], flt(op->alpha));
+        emit_bias_act(e, op, io.y, "B", act, drop);
         break;
-    case OP_CONV2D:
+    case OP_CONV2D: /* bias and activation inside, image by image; a dropout then masks */
         out(e,
-            "    nn_conv2d_forward(%s, %s, param + P_L%d_W, col, B, %d, %d, %d, %d, %d, %d, %d, "
-            "%d, %d);\n",
-            io.y, io.x, L, in.h, in.w, in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
-        out(e, "    nn_bias_act(%s, %s, B * %zu, %d, %s, %s);\n", io.y, bias_arg(op, "param"), R,
-            o.c, act_enum[act], flt(op->alpha));
+            "    nn_conv2d_forward(%s, %s, param + P_L%d_W, %s, %s, %s, col, B, %d, %d, %d, %d, %d, "
+            "%d, %d, %d, %d);\n",
+            io.y, io.x, L, bias_arg(op, "param"), act_enum[act], flt(op->alpha), in.h, in.w,
+            in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
+        if (drop)
+            out(e, "    nn_dropout_forward(%s, %s, b * %zu, %s, key%d);\n", io.y, io.y,
+                shape_size(o), flt(drop->rate), drop->index);
         break;
     case OP_MAXPOOL:
         out(e, "    nn_maxpool_forward(%s, %s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", io.y,
@@ -252,9 +266,13 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
 
 // ------------------------------------------------------------ train step
 
+/* The buffer holding op i's output: a flatten's is its input's, a relu
+ * layer fused with its dropout writes the dropout's. */
 static const char *saved_name(const Emit *e, int i) {
     while (i >= 0 && e->slots[i].aliases_input)
         i--;
+    if (i >= 0 && e->slots[i].into_next)
+        i++;
     return i < 0 ? "x" : arena_printf("L%d", e->m->ops[i].index);
 }
 
@@ -267,9 +285,14 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
     const char *x = saved_name(e, i - 1), *y = saved_name(e, i);
     bool act = (op->kind == OP_DENSE || op->kind == OP_CONV2D) && op->act != ACT_LINEAR &&
                !softmax_fused_with_loss(e, op);
-    if (act)
+    if (act && e->slots[i].into_next)
+        out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %zu, %s);\n", dy, dy, y,
+            shape_size(o), flt(e->m->ops[i + 1].rate));
+    else if (act && op->kind == OP_DENSE)
         out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
             act_enum[op->act], flt(op->alpha));
+    /* conv2d applies its activation's derivative itself, image by image */
+    bool conv_act = act && !e->slots[i].into_next;
     switch (op->kind) {
     case OP_DENSE:
         out(e,
@@ -278,10 +301,11 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         break;
     case OP_CONV2D:
         out(e,
-            "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, col, B, %d, "
-            "%d, %d, %d, %d, %d, %d, %d, %d);\n",
-            dx, L, bias_arg(op, "grad"), dy, x, L, in.h, in.w, in.c, op->kernel, op->stride,
-            op->pad, o.c, o.h, o.w);
+            "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, %s, %s, %s, param + P_L%d_W, "
+            "col, B, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
+            dx, L, bias_arg(op, "grad"), dy, conv_act ? y : "NULL",
+            act_enum[conv_act ? op->act : ACT_LINEAR], flt(op->alpha), x, L, in.h, in.w, in.c,
+            op->kernel, op->stride, op->pad, o.c, o.h, o.w);
         break;
     case OP_MAXPOOL:
         out(e,
@@ -300,8 +324,11 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
             dx, L, dy, x, L, L, R, o.c);
         break;
     case OP_DROPOUT:
-        out(e, "    nn_dropout_backward(%s, %s, b * %zu, %s, key%d);\n", dy, dy, shape_size(o),
-            flt(op->rate), L);
+        if (i > 0 && e->slots[i - 1].into_next)
+            out(e, "    /* with the relu below, from this layer's output */\n");
+        else
+            out(e, "    nn_dropout_backward(%s, %s, b * %zu, %s, key%d);\n", dy, dy,
+                shape_size(o), flt(op->rate), L);
         return;
     case OP_ACT:
         if (!softmax_fused_with_loss(e, op))
@@ -344,7 +371,7 @@ static void emit_train_step(Emit *e) {
         uses_col |= op->kind == OP_CONV2D;
         uses_key |= op->kind == OP_DROPOUT;
         uses_grad |= has_params(op);
-        if (!e->slots[i].aliases_input)
+        if (!e->slots[i].aliases_input && !e->slots[i].into_next)
             out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", op->index, e->slots[i].out,
                 shape_str(op->out));
     }
@@ -353,7 +380,7 @@ static void emit_train_step(Emit *e) {
     if (backward_swaps(e))
         out(e, "    float *g1 = work + b * %zu; /* pong */\n", g + e->plan.grad_per_sample / 2);
     if (uses_col)
-        out(e, "    float *col = work + b * %zu; /* im2col */\n", g + e->plan.grad_per_sample);
+        out(e, "    float *col = work + b * WORK_PER_SAMPLE + WORK_FIXED; /* conv2d, per thread */\n");
     size_t fixed = 0;
     for (int i = 0; i < m->n_ops; i++)
         if (m->ops[i].kind == OP_BATCHNORM) {
@@ -387,7 +414,12 @@ static void emit_train_step(Emit *e) {
             out(e, "    memcpy(%s, %s, b * %zu * sizeof(float));\n", io.y, io.x, out_size);
             continue;
         }
-        emit_forward_op(e, op, io, true, fused ? ACT_LINEAR : op->act);
+        if (i > 0 && e->slots[i - 1].into_next) {
+            out(e, "    /* applied in the pass above, with the relu */\n");
+            continue;
+        }
+        emit_forward_op(e, op, io, true, fused ? ACT_LINEAR : op->act,
+                        e->slots[i].into_next ? &m->ops[i + 1] : NULL);
     }
     const char *y = saved_name(e, m->n_ops - 1);
     out(e, "\n    /* loss */\n");
@@ -432,7 +464,7 @@ static void emit_infer(Emit *e) {
             last = i;
     }
     if (uses_col)
-        out(e, "    float *col = work + b * %zu; /* im2col */\n", 2 * half);
+        out(e, "    float *col = work + b * %zu; /* conv2d, per thread */\n", 2 * half);
     if (!uses_state)
         out(e, "    (void)state;\n");
     if (!uses_param)
@@ -452,15 +484,21 @@ static void emit_infer(Emit *e) {
             continue;
         }
         const char *y = i == last ? "out" : arena_printf("p%d", next);
-        emit_forward_op(e, op, (Io){cur, y}, false, op->act);
+        emit_forward_op(e, op, (Io){cur, y}, false, op->act, NULL);
         cur = y;
         next = 1 - next;
     }
     if (last < 0)
         out(e, "    memcpy(out, x, b * %zu * sizeof(float));\n", shape_size(m->input));
     out(e, "}\n\n");
-    out(e, "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu;\n}\n\n", N,
-        e->plan.infer_per_sample);
+    if (e->plan.scratch_per_thread)
+        out(e,
+            "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu + (size_t)nn_threads() * "
+            "WORK_PER_THREAD;\n}\n\n",
+            N, e->plan.infer_per_sample);
+    else
+        out(e, "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu;\n}\n\n", N,
+            e->plan.infer_per_sample);
 }
 
 // ------------------------------------------------------------ descriptor
@@ -506,7 +544,8 @@ static void emit_descriptor(Emit *e) {
     out(e, "    .loss = %s,\n", t->loss == LOSS_CROSS_ENTROPY ? "NN_CROSS_ENTROPY" : "NN_MSE");
     out(e, "    .out_is_prob = %d,\n", ends_in_softmax(m));
     out(e, "    .n_param = %zu,\n    .n_state = %zu,\n", m->n_param, m->n_state);
-    out(e, "    .work_per_sample = WORK_PER_SAMPLE,\n    .work_fixed = WORK_FIXED,\n");
+    out(e, "    .work_per_sample = WORK_PER_SAMPLE,\n    .work_fixed = WORK_FIXED,\n"
+           "    .work_per_thread = WORK_PER_THREAD,\n");
     out(e, "    .defaults = {\n");
     out(e, "        .optimizer = %s,\n", t->optimizer == OPT_ADAM ? "NN_ADAM" : "NN_SGD");
     out(e, "        .lr = %s, .momentum = %s, .nesterov = %d,\n", flt(t->lr), flt(t->momentum),

@@ -186,17 +186,22 @@ const Model *fuse_activations(const Model *m);
 typedef struct {
     size_t saved_per_sample;   /* forward outputs kept for the backward pass */
     size_t grad_per_sample;    /* two ping-pong buffers of activation gradients */
-    size_t scratch_per_sample; /* im2col columns, maxpool argmax */
     size_t fixed;              /* batchnorm batch statistics */
-    size_t infer_per_sample;   /* inference: two ping-pong buffers + scratch */
+    size_t scratch_per_thread; /* conv2d scratch (nn_conv2d_scratch), training and inference */
+    size_t infer_per_sample;   /* inference: two ping-pong buffers */
 } WorkPlan;
 WorkPlan plan_work(const Model *fused);
 /* Where each op of the fused model keeps its output in the saved area */
 typedef struct {
     bool aliases_input; /* flatten: the output is the input buffer */
+    bool into_next;     /* a relu dense/conv2d whose dropout (the next op) runs in the
+                         * same pass: its output is the dropout's, it has no slot of its own */
     size_t out;         /* per-sample offset of the output */
     size_t argmax;      /* maxpool: per-sample offset of the argmax indices */
 } OpSlot;
+/* 1 if op i of the fused model is a relu dense/conv2d followed by dropout:
+ * one pass computes relu and the mask, and only the dropout's output is kept */
+bool fuses_dropout(const Model *fused, int i);
 void plan_slots(const Model *fused, OpSlot *slots); /* slots has n_ops entries */
 /* Floats of optimizer state for n parameters (adam 2n, sgd+momentum n, sgd 0) */
 size_t optimizer_state_floats(const Train *t, size_t n);

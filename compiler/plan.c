@@ -9,13 +9,17 @@
  * Training workspace, per sample, in this order:
  *   saved:   the output of every op that computes one (flatten and nothing
  *            else aliases its input), kept for the backward pass; maxpool
- *            argmax indices follow their op's output;
+ *            argmax indices follow their op's output; a relu dense/conv2d
+ *            right before a dropout computes both in one pass and keeps only
+ *            the dropout's output (fuses_dropout);
  *   grad:    two ping-pong buffers for activation gradients, each as large
  *            as the largest activation (the backward of an op reads one and
  *            writes the other; elementwise backwards work in place);
- *   scratch: im2col columns, as large as the largest conv2d needs.
  * Fixed (independent of the batch): each batchnorm's batch mean and inverse
  * standard deviation (2C floats), kept from forward to backward.
+ * Per thread of the runtime's pool: the conv2d kernels' scratch (one
+ * image's im2col columns and partial weight gradients), as large as the
+ * largest conv2d needs; inference uses the same.
  */
 #include "nnc.h"
 
@@ -44,8 +48,26 @@ const Model *fuse_activations(const Model *m) {
     return fused;
 }
 
-static size_t conv_columns(const Op *op) {
-    return (size_t)op->out.h * op->out.w * op->kernel * op->kernel * op->in.c;
+static size_t max3(size_t a, size_t b, size_t c) {
+    size_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+/* nn_conv2d_scratch in runtime/nnrt.h: the same formula */
+static size_t conv_scratch(const Op *op) {
+    const size_t K = (size_t)op->kernel, S = (size_t)op->stride, C = (size_t)op->in.c;
+    const size_t OH = (size_t)op->out.h, OW = (size_t)op->out.w, OC = (size_t)op->units;
+    const size_t cols = OH * OW * K * K * C;
+    const size_t padded = ((OH - 1) * S + K) * ((OW - 1) * S + K) * C;
+    const size_t dy = (OH + 2 * (K - 1)) * (OW + 2 * (K - 1)) * OC;
+    return max3(cols, padded, dy) + 2 * OC * K * K * C + OC;
+}
+
+bool fuses_dropout(const Model *fused, int i) {
+    const Op *op = &fused->ops[i];
+    return (op->kind == OP_DENSE || op->kind == OP_CONV2D) && op->act == ACT_RELU &&
+           i + 1 < fused->n_ops && fused->ops[i + 1].kind == OP_DROPOUT &&
+           fused->ops[i + 1].rate > 0;
 }
 
 void plan_slots(const Model *fused, OpSlot *slots) {
@@ -55,9 +77,12 @@ void plan_slots(const Model *fused, OpSlot *slots) {
         OpSlot *s = &slots[i];
         memset(s, 0, sizeof *s);
         s->aliases_input = op->kind == OP_FLATTEN;
-        if (s->aliases_input)
+        s->into_next = fuses_dropout(fused, i);
+        if (s->aliases_input || s->into_next)
             continue;
         s->out = saved;
+        if (i > 0 && slots[i - 1].into_next)
+            slots[i - 1].out = saved;
         saved += shape_size(op->out);
         if (op->kind == OP_MAXPOOL) {
             s->argmax = saved; /* int32 indices, one float-sized slot each */
@@ -71,18 +96,18 @@ WorkPlan plan_work(const Model *fused) {
     size_t largest = shape_size(fused->input), cols = 0;
     for (int i = 0; i < fused->n_ops; i++) {
         const Op *op = &fused->ops[i];
-        if (op->kind != OP_FLATTEN)
+        if (op->kind != OP_FLATTEN && !fuses_dropout(fused, i))
             p.saved_per_sample += shape_size(op->out) * (op->kind == OP_MAXPOOL ? 2 : 1);
         if (shape_size(op->out) > largest)
             largest = shape_size(op->out);
-        if (op->kind == OP_CONV2D && conv_columns(op) > cols)
-            cols = conv_columns(op);
+        if (op->kind == OP_CONV2D && conv_scratch(op) > cols)
+            cols = conv_scratch(op);
         if (op->kind == OP_BATCHNORM)
             p.fixed += 2 * (size_t)op->out.c;
     }
     p.grad_per_sample = 2 * largest;
-    p.scratch_per_sample = cols;
-    p.infer_per_sample = 2 * largest + cols;
+    p.scratch_per_thread = cols;
+    p.infer_per_sample = 2 * largest;
     return p;
 }
 

@@ -157,7 +157,7 @@ static void memory(Buf *b, const Model *m) {
     WorkPlan w = plan_work(fuse_activations(m));
     size_t batch = (size_t)t->batch;
     size_t saved = sat_mul(w.saved_per_sample, batch), grads = sat_mul(w.grad_per_sample, batch);
-    size_t scratch = sat_mul(w.scratch_per_sample, batch);
+    size_t scratch = w.scratch_per_thread;
     size_t acts = sat_add(sat_add(sat_add(saved, grads), scratch), w.fixed);
     size_t opt = optimizer_state_floats(t, m->n_param);
     size_t total = sat_add(sat_add(sat_add(sat_mul(m->n_param, 2), opt), m->n_state), acts);
@@ -175,7 +175,7 @@ static void memory(Buf *b, const Model *m) {
     mem_line(b, "  saved for backward", saved, NULL);
     mem_line(b, "  gradient buffers", grads, NULL);
     if (scratch)
-        mem_line(b, "  im2col scratch", scratch, NULL);
+        mem_line(b, "  conv2d scratch", scratch, "per thread: an image's columns, partial gradients");
     if (w.fixed)
         mem_line(b, "  batchnorm batch stats", w.fixed, NULL);
     mem_line(b, "dropout masks", 0,

@@ -9,36 +9,62 @@
  * vectorize at -O3. Activation backward passes read the forward OUTPUT y,
  * which the generated code keeps anyway, not the pre-activation.
  */
-#include <cblas.h>
 #include <math.h>
 
 #include "nnrt.h"
+#include "simd.h"
 
 void nn_dense_forward(float *y, const float *x, const float *W, int B, int IN, int OUT) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OUT, IN, 1.0f, x, IN, W, IN, 0.0f, y,
-                OUT);
+    nn_gemm(0, 1, B, OUT, IN, 1.0f, x, IN, W, IN, 0.0f, y, OUT);
 }
 
-/* Column sums of dy(R,N): the bias gradient (conv.c repeats this loop). */
-static void column_sums(float *db, const float *dy, int R, int N) {
+/* Column sums of the N columns of dy(R, ld) it points at: the bias
+ * gradient (conv.c repeats this loop) */
+NN_VECTORIZE
+static void column_sums(float *db, const float *dy, int R, int N, int ld) {
     for (int j = 0; j < N; j++)
         db[j] = 0.0f;
     for (int r = 0; r < R; r++) {
-        const float *row = dy + (size_t)r * N;
+        const float *row = dy + (size_t)r * ld;
         for (int j = 0; j < N; j++)
             db[j] += row[j];
     }
 }
 
+typedef struct {
+    float *dW, *db;
+    const float *dy, *x;
+    int B, IN, OUT;
+} WeightGrad;
+
+/* A block of output units: its rows of dW and its entries of db, in one
+ * hand-off */
+static void weight_grad_part(void *ctx, int part, int parts) {
+    const WeightGrad *w = ctx;
+    size_t lo, hi;
+    nn_part((size_t)w->OUT, part, parts, 16, &lo, &hi);
+    if (hi == lo)
+        return;
+    const int n = (int)(hi - lo);
+    nn_gemm(1, 0, n, w->IN, w->B, 1.0f, w->dy + lo, w->OUT, w->x, w->IN, 0.0f,
+            w->dW + lo * (size_t)w->IN, w->IN);
+    if (w->db)
+        column_sums(w->db + lo, w->dy + lo, w->B, n, w->OUT);
+}
+
 void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                        const float *W, int B, int IN, int OUT) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, B, 1.0f, dy, OUT, x, IN, 0.0f, dW,
-                IN);
-    if (db)
-        column_sums(db, dy, B, OUT);
+    WeightGrad w = {dW, db, dy, x, B, IN, OUT};
+    const int want = nn_parts(2.0 * OUT * IN * B), parts = want < nn_threads() ? want : nn_threads();
+    if (parts > 1 && OUT >= 16 * parts) { /* enough units to give every thread a block */
+        nn_parallel(weight_grad_part, &w, parts);
+    } else {
+        nn_gemm(1, 0, OUT, IN, B, 1.0f, dy, OUT, x, IN, 0.0f, dW, IN);
+        if (db)
+            column_sums(db, dy, B, OUT, OUT);
+    }
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, IN, OUT, 1.0f, dy, OUT, W, IN,
-                    0.0f, dx, IN);
+        nn_gemm(0, 0, B, IN, OUT, 1.0f, dy, OUT, W, IN, 0.0f, dx, IN);
 }
 
 /* Softmax of one row in place: subtracting the max keeps every exponent
@@ -67,6 +93,7 @@ static inline float sigmoid(float x) {
 
 /* y = act(x) over n elements of one contiguous block (any elementwise act;
  * softmax is per row and handled by the callers). y may alias x. */
+NN_VECTORIZE
 static void act_elementwise(float *y, const float *x, size_t n, nn_act act, float alpha) {
     switch (act) {
     case NN_LINEAR:
@@ -102,8 +129,9 @@ static void act_elementwise(float *y, const float *x, size_t n, nn_act act, floa
  * call per row costs more than the work when a row is a pixel's 16 or 32
  * conv channels). */
 #define BLOCK 4096
+#define MIN_PER_THREAD 32768 /* elements: below that a hand-off costs more than it saves */
 
-void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha) {
+static void bias_act_rows(float *y, const float *b, int R, int N, nn_act act, float alpha) {
     if (!b && act != NN_SOFTMAX) {
         act_elementwise(y, y, (size_t)R * N, act, alpha);
         return;
@@ -126,6 +154,26 @@ void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha
     }
 }
 
+typedef struct {
+    float *y;
+    const float *b;
+    int R, N;
+    nn_act act;
+    float alpha;
+} BiasAct;
+
+static void bias_act_part(void *ctx, int part, int parts) {
+    const BiasAct *c = ctx;
+    size_t lo, hi;
+    nn_part((size_t)c->R, part, parts, 1, &lo, &hi);
+    bias_act_rows(c->y + lo * (size_t)c->N, c->b, (int)(hi - lo), c->N, c->act, c->alpha);
+}
+
+void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha) {
+    BiasAct c = {y, b, R, N, act, alpha};
+    nn_parallel(bias_act_part, &c, (int)((size_t)R * N / MIN_PER_THREAD) + 1);
+}
+
 void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float alpha) {
     if (act != NN_SOFTMAX) {
         act_elementwise(y, x, (size_t)R * N, act, alpha);
@@ -141,8 +189,9 @@ void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float al
     }
 }
 
-void nn_act_backward(float *dx, const float *dy, const float *y, int R, int N, nn_act act,
-                     float alpha) {
+NN_VECTORIZE
+static void act_backward_rows(float *dx, const float *dy, const float *y, int R, int N, nn_act act,
+                              float alpha) {
     size_t n = (size_t)R * N;
     switch (act) {
     case NN_LINEAR:
@@ -183,6 +232,29 @@ void nn_act_backward(float *dx, const float *dy, const float *y, int R, int N, n
         }
         break;
     }
+}
+
+typedef struct {
+    float *dx;
+    const float *dy, *y;
+    int R, N;
+    nn_act act;
+    float alpha;
+} ActBackward;
+
+static void act_backward_part(void *ctx, int part, int parts) {
+    const ActBackward *c = ctx;
+    size_t lo, hi;
+    nn_part((size_t)c->R, part, parts, 1, &lo, &hi);
+    const size_t off = lo * (size_t)c->N;
+    act_backward_rows(c->dx + off, c->dy + off, c->y + off, (int)(hi - lo), c->N, c->act,
+                      c->alpha);
+}
+
+void nn_act_backward(float *dx, const float *dy, const float *y, int R, int N, nn_act act,
+                     float alpha) {
+    ActBackward c = {dx, dy, y, R, N, act, alpha};
+    nn_parallel(act_backward_part, &c, (int)((size_t)R * N / MIN_PER_THREAD) + 1);
 }
 
 /* Per row: loss = logsumexp(z) - z[label], with logsumexp = m + log sum e^(z-m)

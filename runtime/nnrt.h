@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NNRT_ABI 1 /* bumped when nn_model_desc or a kernel signature changes */
+#define NNRT_ABI 2 /* bumped when nn_model_desc or a kernel signature changes */
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {
@@ -38,7 +38,34 @@ typedef enum {
 typedef enum { NN_CROSS_ENTROPY, NN_MSE } nn_loss;
 typedef enum { NN_SGD, NN_ADAM } nn_optimizer;
 
+/* ---------------------------------------------------------------- threads */
+
+/* The runtime's one thread pool. Kernels split their work over nn_threads()
+ * threads (the caller's and n - 1 workers) and run OpenBLAS single-threaded
+ * inside each part, so there is never more than one busy thread per thread
+ * of the pool. Before the first call the pool has one thread. A split never
+ * depends on timing: results are a pure function of the inputs and n. */
+void nn_set_threads(int n); /* n < 1: OPENBLAS_NUM_THREADS if set, else one per core */
+int nn_threads(void);
+/* Runs fn(ctx, part, parts) for every part in [0, parts), parts clamped to
+ * [1, nn_threads()] (to 1 inside a part: kernels called there run serially),
+ * part 0 on the calling thread; returns the parts run, once all are done. */
+int nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts);
+/* [*lo, *hi): part `part` of `parts` near-equal shares of [0, n), cut at
+ * multiples of align */
+void nn_part(size_t n, int part, int parts, size_t align, size_t *lo, size_t *hi);
+/* How many parts `flops` of matrix work is worth: one per 2^18 flops (~2 us
+ * of a core; a hand-off costs ~1 us), at least 1; nn_parallel caps it at
+ * nn_threads() */
+int nn_parts(double flops);
+
 /* ---------------------------------------------------------------- kernels */
+
+/* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose if ta/tb:
+ * cblas_sgemm split over the pool (rows or columns of C per thread). */
+void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+
 
 /* y(B,OUT) = x(B,IN) W(OUT,IN)^T (no bias: see nn_bias_act) */
 void nn_dense_forward(float *y, const float *x, const float *W, int B, int IN, int OUT);
@@ -61,8 +88,17 @@ void nn_act_backward(float *dx, const float *dy, const float *y, int R, int N, n
  * thread count. y may alias x, dx may alias dy. */
 void nn_dropout_forward(float *y, const float *x, size_t n, float p, uint64_t key);
 void nn_dropout_backward(float *dx, const float *dy, size_t n, float p, uint64_t key);
-/* 1 if element i is kept under (key, p): the mask the two functions above use */
+/* 1 if element i is kept under (key, p): the mask the functions here use */
 int nn_dropout_keep(uint64_t key, size_t i, float p);
+/* relu then dropout fused, in place, one pass over a GEMM output:
+ * y(R,N) = dropout(relu(y + b)) with nn_dropout_forward's mask of (key, p)
+ * over the R*N elements (p = 0: no dropout; b may be NULL). Only the result
+ * is kept: its backward needs nothing else. */
+void nn_bias_relu_dropout(float *y, const float *b, int R, int N, float p, uint64_t key);
+/* Its backward, from that OUTPUT y: y > 0 exactly where the unit was both
+ * active and kept, so dx = y > 0 ? dy / (1 - p) : 0, without regenerating
+ * the mask. dx may alias dy. */
+void nn_relu_dropout_backward(float *dx, const float *dy, const float *y, size_t n, float p);
 
 /* Softmax + cross-entropy on logits z(B,N) with labels y(B), fused for
  * numerical stability. Returns the mean loss over the batch; writes
@@ -72,15 +108,24 @@ float nn_softmax_xent(float *dz, const float *z, const int *labels, int B, int N
  * elements (as Keras and PyTorch do). dout may be NULL. */
 float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
 
-/* Convolution, NHWC. x(B,H,W,C) -> y(B,OH,OW,OC); pad is the zero padding
- * on top/left (bottom/right gets whatever the output size implies).
- * col is scratch of B*OH*OW*K*K*C floats (im2col). No bias (nn_bias_act).
- * Backward: dx and db may be NULL (the first layer needs no input gradient). */
-void nn_conv2d_forward(float *y, const float *x, const float *W, float *col, int B, int H,
-                       int W_, int C, int K, int S, int pad, int OC, int OH, int OW);
-void nn_conv2d_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
-                        const float *W, float *col, int B, int H, int W_, int C, int K, int S,
-                        int pad, int OC, int OH, int OW);
+/* Convolution, NHWC: y(B,OH,OW,OC) = act(conv(x(B,H,W,C), W) + b), the bias
+ * and activation applied to each image's rows while they are in cache (b
+ * may be NULL). pad is the zero padding on top/left (bottom/right gets
+ * whatever the output size implies). col is scratch of
+ * nn_threads() * nn_conv2d_scratch(C, K, S, OC, OH, OW) floats, that is per
+ * thread the largest of OH*OW*K*K*C (one image's im2col columns),
+ * ((OH-1)S+K)((OW-1)S+K)C (a padded image) and (OH+2K-2)(OW+2K-2)OC (a
+ * padded dy), plus 2*OC*K*K*C + OC (nnc emits the same formula).
+ * Backward: dy is first multiplied in place by act'(.) computed from the
+ * layer's output y (with NN_LINEAR, y is not read and may be NULL); dx and
+ * db may be NULL (the first layer needs no input gradient). */
+size_t nn_conv2d_scratch(int C, int K, int S, int OC, int OH, int OW);
+void nn_conv2d_forward(float *y, const float *x, const float *W, const float *b, nn_act act,
+                       float alpha, float *col, int B, int H, int W_, int C, int K, int S, int pad,
+                       int OC, int OH, int OW);
+void nn_conv2d_backward(float *dx, float *dW, float *db, float *dy, const float *y, nn_act act,
+                        float alpha, const float *x, const float *W, float *col, int B, int H,
+                        int W_, int C, int K, int S, int pad, int OC, int OH, int OW);
 
 /* Pooling, NHWC, KxK window, stride S, no padding. maxpool keeps the
  * flat input index of each maximum in argmax for the backward pass. */
@@ -161,6 +206,7 @@ typedef struct {
     size_t n_state;          /* floats of non-trained state kept in checkpoints (batchnorm) */
     size_t work_per_sample;  /* floats of training workspace per sample */
     size_t work_fixed;       /* floats of training workspace independent of B */
+    size_t work_per_thread;  /* and per thread of the pool, nn_threads(): conv2d scratch */
     nn_hparams defaults;     /* from the .model's training statements */
     const char *const *summary; /* the lines `nnc --summary` prints, NULL-terminated
                                    (lines, not one string: C11 caps literals at 4095 chars) */

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "nnrt.h"
+#include "simd.h"
 
 size_t nn_optimizer_state_size(const nn_hparams *h, size_t n) {
     if (h->optimizer == NN_ADAM)
@@ -43,6 +44,7 @@ static void sgd_step(float *restrict p, const float *restrict grad, float *restr
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  * GCC vectorizes this loop only with -fno-math-errno: otherwise sqrtf keeps
  * a call to set errno for negative v, which cannot happen here. */
+NN_VECTORIZE
 static void adam_step(float *restrict p, const float *restrict grad, float *restrict m,
                       float *restrict v, size_t n, const nn_hparams *h, long t) {
     const float b1 = h->beta1, b2 = h->beta2, eps = h->eps, wd = h->weight_decay;
@@ -58,10 +60,29 @@ static void adam_step(float *restrict p, const float *restrict grad, float *rest
     }
 }
 
+typedef struct {
+    float *param, *state;
+    const float *grad;
+    size_t n;
+    const nn_hparams *h;
+    long t;
+} Step;
+
+/* One share of the parameters per thread: the update is elementwise, so
+ * the split changes no result. */
+static void step_part(void *ctx, int part, int parts) {
+    const Step *s = ctx;
+    size_t lo, hi;
+    nn_part(s->n, part, parts, 16, &lo, &hi);
+    if (s->h->optimizer == NN_ADAM)
+        adam_step(s->param + lo, s->grad + lo, s->state + lo, s->state + s->n + lo, hi - lo, s->h,
+                  s->t);
+    else
+        sgd_step(s->param + lo, s->grad + lo, s->h->momentum != 0.0f ? s->state + lo : NULL, hi - lo, s->h);
+}
+
 void nn_optimizer_step(float *param, const float *grad, float *state, size_t n, const nn_hparams *h,
                        long t) {
-    if (h->optimizer == NN_ADAM)
-        adam_step(param, grad, state, state + n, n, h, t);
-    else
-        sgd_step(param, grad, state, n, h);
+    Step s = {param, state, grad, n, h, t};
+    nn_parallel(step_part, &s, (int)(n / 32768) + 1);
 }

@@ -8,7 +8,6 @@
  * epoch or step), so two runs with the same seed, data and thread count
  * print the same numbers.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -23,6 +22,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "bench.h"
 #include "checkpoint.h"
 #include "data.h"
 #include "nnrt.h"
@@ -47,6 +47,7 @@ typedef enum {
     OPT_LIMIT,
     OPT_SAVE,
     OPT_LOG,
+    OPT_EVAL_TRAIN,
     OPT_THREADS,
     OPT_LOAD,
     N_OPTS
@@ -54,7 +55,7 @@ typedef enum {
 
 typedef struct {
     const char *name; /* spelled --name VALUE or --name=VALUE */
-    const char *arg;  /* the value's placeholder in the help */
+    const char *arg;  /* the value's placeholder in the help; NULL: a flag, which takes none */
     unsigned cmds;    /* CMD_TRAIN | CMD_EVAL: the commands that accept it */
     const char *help;
     const char *fixed_default; /* NULL: none, or computed from the model's defaults */
@@ -71,7 +72,9 @@ static const OptInfo opt_info[N_OPTS] = {
     {"limit", "N", CMD_TRAIN, "train on the first N training examples only", "all"},
     {"save", "FILE", CMD_TRAIN, "write a checkpoint there after training", "none"},
     {"log", "FILE", CMD_TRAIN, "write one CSV row of metrics per epoch there", "none"},
-    {"threads", "N", CMD_TRAIN | CMD_EVAL, "OpenBLAS threads",
+    {"eval-train", NULL, CMD_TRAIN,
+     "after each epoch, also evaluate the training set in inference mode (no dropout)", NULL},
+    {"threads", "N", CMD_TRAIN | CMD_EVAL, "threads (OpenBLAS runs single-threaded in each)",
      "OPENBLAS_NUM_THREADS, else one per core"},
     {"load", "FILE", CMD_EVAL, "the checkpoint to evaluate (required)", NULL},
 };
@@ -84,7 +87,8 @@ typedef struct {
     const char *load; /* --load (eval) */
     nn_hparams h;     /* m->defaults with --epochs, --batch, --lr, --seed applied */
     size_t limit;     /* --limit, SIZE_MAX: every training example */
-    int threads;      /* --threads, 0: OpenBLAS's own default */
+    int threads;      /* --threads, 0: nn_set_threads's default */
+    int eval_train;   /* --eval-train */
 } Options;
 
 /* The one allocation of each buffer the loop uses */
@@ -173,12 +177,15 @@ static void print_help(FILE *f, const nn_model_desc *m) {
             n);
     fprintf(f, "       %s eval --load FILE [--data DIR] [--batch N] [--threads N]\n", n);
     fprintf(f, "       %s summary               print the layers and their sizes\n", n);
+    fprintf(f, "       %s bench [--batch N] [--steps N] [--warmup N] [--windows N] [--threads N]\n"
+               "                [--data DIR]         time training and inference, print JSON\n",
+            n);
     fprintf(f, "       %s help                  print this help\n\n", n);
     fprintf(f, "options (a value may also be given as --option=VALUE):\n");
     for (int id = 0; id < N_OPTS; id++) {
         const OptInfo *o = &opt_info[id];
         char flag[32], def[128];
-        snprintf(flag, sizeof flag, "--%s %s", o->name, o->arg);
+        snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         default_text(def, sizeof def, (OptId)id, &m->defaults);
         fprintf(f, "  %-15s %s%s%s%s%s\n", flag, o->cmds == CMD_EVAL ? "eval: " : "", o->help,
                 *def ? " (default: " : "", def, *def ? ")" : "");
@@ -245,6 +252,9 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
     case OPT_LOG:
         o->log = v;
         break;
+    case OPT_EVAL_TRAIN:
+        o->eval_train = 1;
+        break;
     case OPT_LOAD:
         o->load = v;
         break;
@@ -297,6 +307,12 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
                                argv[i][0] == '-' ? "unknown option" : "unexpected argument",
                                argv[i], o->cmd == CMD_TRAIN ? "train" : "eval");
         const char *value = argv[i][2 + len] == '=' ? argv[i] + 3 + len : NULL;
+        if (!opt_info[id].arg && value)
+            return usage_error(m, "--%s takes no value", opt_info[id].name);
+        if (!opt_info[id].arg) {
+            set_option(m, o, id, NULL);
+            continue;
+        }
         if (!value && i + 1 == argc)
             return usage_error(m, "--%s needs a value (%s)", opt_info[id].name, opt_info[id].arg);
         if (!value)
@@ -335,8 +351,10 @@ static void *alloc_zeroed(size_t n, size_t size) {
 static int alloc_buffers(const nn_model_desc *m, const nn_hparams *h, size_t n_train, Buffers *b) {
     size_t B = (size_t)h->batch;
     size_t work = m->infer_work(h->batch);
-    if (n_train > 0 && work < m->work_per_sample * B + m->work_fixed)
-        work = m->work_per_sample * B + m->work_fixed;
+    size_t train_work =
+        m->work_per_sample * B + m->work_fixed + m->work_per_thread * (size_t)nn_threads();
+    if (n_train > 0 && work < train_work)
+        work = train_work;
     b->param = alloc_zeroed(m->n_param, sizeof(float));
     b->state = alloc_zeroed(m->n_state, sizeof(float));
     b->work = alloc_zeroed(work, sizeof(float));
@@ -387,8 +405,10 @@ static int open_log(const nn_model_desc *m, const char *path, FILE **log) {
     *log = fopen(path, "w");
     if (!*log)
         return error(m, "--log %s: %s", path, strerror(errno));
+    /* The train_eval columns are always there, empty without --eval-train,
+     * so a reader of several runs' logs sees one layout */
     fprintf(*log, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                  "samples_per_second\n");
+                  "samples_per_second,train_eval_loss,train_eval_accuracy\n");
     fflush(*log);
     return 0;
 }
@@ -545,19 +565,26 @@ static void print_intro(const nn_model_desc *m, const Options *o, size_t n_train
     if (h->weight_decay != 0)
         printf(" weight_decay=%g", h->weight_decay);
     printf(" batch=%d epochs=%d seed=%llu threads=%d\n", h->batch, h->epochs,
-           (unsigned long long)h->seed, openblas_get_num_threads());
+           (unsigned long long)h->seed, nn_threads());
 }
 
+/* train_eval: the training set evaluated by infer, NULL without --eval-train */
 static void report_epoch(FILE *log, int epoch, int epochs, Metrics train, Metrics test,
-                         double seconds, size_t n) {
+                         const Metrics *train_eval, double seconds, size_t n) {
     double rate = seconds > 0 ? (double)n / seconds : 0;
-    printf("epoch %d/%d: train loss=%.4f accuracy=%.4f | test loss=%.4f accuracy=%.4f | %.1fs "
-           "%.0f samples/s\n",
-           epoch, epochs, train.loss, train.accuracy, test.loss, test.accuracy, seconds, rate);
+    printf("epoch %d/%d: train loss=%.4f accuracy=%.4f | test loss=%.4f accuracy=%.4f | ", epoch,
+           epochs, train.loss, train.accuracy, test.loss, test.accuracy);
+    if (train_eval)
+        printf("train-eval loss=%.4f accuracy=%.4f | ", train_eval->loss, train_eval->accuracy);
+    printf("%.1fs %.0f samples/s\n", seconds, rate);
     fflush(stdout);
     if (log) {
-        fprintf(log, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f\n", epoch, train.loss, train.accuracy,
+        fprintf(log, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,", epoch, train.loss, train.accuracy,
                 test.loss, test.accuracy, seconds, rate);
+        if (train_eval)
+            fprintf(log, "%.6f,%.6f\n", train_eval->loss, train_eval->accuracy);
+        else
+            fprintf(log, ",\n");
         fflush(log);
     }
 }
@@ -579,7 +606,9 @@ static int train_all(const nn_model_desc *m, const Options *o, const nn_dataset 
             return 1;
         double seconds = now() - t0;
         *last = evaluate(m, test, b, o->h.batch);
-        report_epoch(log, epoch, o->h.epochs, tr, *last, seconds, train->n);
+        Metrics tr_eval = o->eval_train ? evaluate(m, train, b, o->h.batch) : (Metrics){0, 0};
+        report_epoch(log, epoch, o->h.epochs, tr, *last, o->eval_train ? &tr_eval : NULL, seconds,
+                     train->n);
     }
     return 0;
 }
@@ -625,7 +654,7 @@ static int run_eval(const nn_model_desc *m, const Options *o) {
         rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
     if (!rc) {
         printf("%s: checkpoint %s (%ld epochs) | test %zu examples | batch=%d threads=%d\n",
-               m->name, o->load, epochs, test.n, o->h.batch, openblas_get_num_threads());
+               m->name, o->load, epochs, test.n, o->h.batch, nn_threads());
         print_test_line(evaluate(m, &test, &b, o->h.batch));
     }
     free_buffers(&b);
@@ -662,6 +691,8 @@ int nn_main(int argc, char **argv, const nn_model_desc *m) {
         print_summary(m);
         return 0;
     }
+    if (!strcmp(cmd, "bench"))
+        return nn_bench(argc - 2, argv + 2, m);
     if (strcmp(cmd, "train") != 0 && strcmp(cmd, "eval") != 0)
         return argc > 1 ? usage_error(m, "unknown command '%s'", cmd)
                         : usage_error(m, "no command: expected train, eval, summary or help");
@@ -671,7 +702,6 @@ int nn_main(int argc, char **argv, const nn_model_desc *m) {
                  .limit = SIZE_MAX};
     if (parse_options(m, argc - 2, argv + 2, &o))
         return EXIT_USAGE;
-    if (o.threads)
-        openblas_set_num_threads(o.threads);
+    nn_set_threads(o.threads);
     return o.cmd == CMD_TRAIN ? run_train(m, &o) : run_eval(m, &o);
 }

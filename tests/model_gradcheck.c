@@ -34,7 +34,8 @@ int main(void) {
     float *param = malloc(sizeof(float) * (n + 1));
     float *grad = malloc(sizeof(float) * (n + 1));
     float *state = malloc(sizeof(float) * (m->n_state + 1));
-    float *work = malloc(sizeof(float) * (m->work_per_sample * B + m->work_fixed + 1));
+    float *work = malloc(sizeof(float) * (m->work_per_sample * B + m->work_fixed +
+                                          m->work_per_thread * (size_t)nn_threads() + 1));
     float *x = malloc(sizeof(float) * (size_t)m->in_size * B);
     float *out = malloc(sizeof(float) * (size_t)m->out_size * B);
     int labels[B];

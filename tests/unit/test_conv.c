@@ -86,6 +86,10 @@ static void test_conv2d_forward(void **state) {
         {1, 5, 5, 2, 1, 2, 0, 3, 3, 3},      /* 1x1 stride 2 */
         {2, 6, 6, 4, 2, 2, 0, 1, 3, 3},      /* K = S = 2, one output channel */
         {4, 28, 28, 1, 3, 1, 1, 16, 28, 28}, /* an MNIST-sized first layer */
+        /* channels in multiples of 16: the AVX-512 register tiles, where the CPU has them */
+        {1, 14, 30, 16, 3, 1, 1, 48, 14, 30}, /* same: tiles of 13 px x 32 ch, 26 x 16, tails */
+        {2, 26, 26, 32, 3, 1, 0, 64, 24, 24}, /* the seed CNN's second layer: 6 px x 64 ch */
+        {1, 13, 25, 16, 3, 2, 1, 64, 7, 13},  /* same, stride 2 */
     };
     nn_rng rng = nn_rng_seed(11);
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
@@ -93,7 +97,8 @@ static void test_conv2d_forward(void **state) {
         const size_t nx = (size_t)s->B * s->H * s->W * s->C;
         const size_t nw = (size_t)s->OC * s->K * s->K * s->C;
         const size_t ny = (size_t)s->B * s->OH * s->OW * s->OC;
-        const size_t ncol = (size_t)s->B * s->OH * s->OW * s->K * s->K * s->C;
+        const size_t ncol =
+            (size_t)nn_threads() * nn_conv2d_scratch(s->C, s->K, s->S, s->OC, s->OH, s->OW);
         float *x = alloc_floats(nx), *W = alloc_floats(nw), *y = alloc_floats(ny);
         float *col = alloc_floats(ncol);
         double *want = alloc_doubles(ny);
@@ -101,8 +106,8 @@ static void test_conv2d_forward(void **state) {
         fill_uniform(W, nw, -1, 1, &rng);
         fill_nan(y, ny);
         fill_nan(col, ncol);
-        nn_conv2d_forward(y, x, W, col, s->B, s->H, s->W, s->C, s->K, s->S, s->pad, s->OC, s->OH,
-                          s->OW);
+        nn_conv2d_forward(y, x, W, NULL, NN_LINEAR, 0.0f, col, s->B, s->H, s->W, s->C, s->K, s->S,
+                          s->pad, s->OC, s->OH, s->OW);
         conv_reference(want, x, W, s);
         char what[64];
         snprintf(what, sizeof what, "conv B%d %dx%dx%d K%d S%d pad%d OC%d", s->B, s->H, s->W, s->C,

@@ -471,6 +471,7 @@ typedef struct {
 
 typedef struct {
     ConvShape s;
+    nn_act act; /* applied inside the kernel, with the bias */
     int pad, OH, OW;
     float *x, *Wt, *b, *y, *r, *col;
 } ConvCase;
@@ -495,9 +496,8 @@ static void conv_geometry(ConvCase *c) {
 static double conv_loss(void *ctx) {
     ConvCase *c = ctx;
     const ConvShape *s = &c->s;
-    nn_conv2d_forward(c->y, c->x, c->Wt, c->col, s->B, s->H, s->W, s->C, s->K, s->S, c->pad, s->OC,
-                      c->OH, c->OW);
-    nn_bias_act(c->y, c->b, s->B * c->OH * c->OW, s->OC, NN_LINEAR, 0.0f);
+    nn_conv2d_forward(c->y, c->x, c->Wt, c->b, c->act, 0.0f, c->col, s->B, s->H, s->W, s->C, s->K,
+                      s->S, c->pad, s->OC, c->OH, c->OW);
     return dot(c->y, c->r, (size_t)s->B * c->OH * c->OW * s->OC);
 }
 
@@ -513,16 +513,25 @@ static void test_conv2d(void **state) {
         {1, 6, 5, 4, 5, 1, 1, 2}, /* same, K = 5 */
         {2, 4, 3, 3, 1, 1, 0, 5}, /* 1x1: the no-im2col path */
         {1, 5, 5, 2, 1, 2, 0, 3}, /* 1x1 stride 2: im2col after all */
+        /* channels in multiples of 16: the AVX-512 register tiles, where the CPU has them */
+        {1, 2, 27, 16, 3, 1, 1, 16}, /* same: a full tile of 26 pixels and a tail */
+        {1, 5, 5, 16, 3, 2, 1, 16},  /* stride 2: dx by col2im, dW by tiles */
+        {2, 4, 4, 32, 3, 1, 0, 32},  /* valid, two images */
+        {1, 5, 28, 1, 3, 1, 1, 32},  /* a first layer: the small-field weight tile */
     };
     nn_rng rng = nn_rng_seed(6);
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        ConvCase c = {.s = shapes[k]};
+    /* every shape without an activation, then with tanh (smooth: no kinks),
+     * whose derivative the backward kernel applies to dy itself */
+    for (size_t k = 0; k < 2 * sizeof shapes / sizeof shapes[0]; k++) {
+        ConvCase c = {.s = shapes[k % (sizeof shapes / sizeof shapes[0])]};
+        c.act = k < sizeof shapes / sizeof shapes[0] ? NN_LINEAR : NN_TANH;
         const ConvShape *s = &c.s;
         conv_geometry(&c);
         const size_t nx = (size_t)s->B * s->H * s->W * s->C;
         const size_t nw = (size_t)s->OC * s->K * s->K * s->C;
         const size_t ny = (size_t)s->B * c.OH * c.OW * s->OC;
-        const size_t ncol = (size_t)s->B * c.OH * c.OW * s->K * s->K * s->C;
+        const size_t ncol =
+            (size_t)nn_threads() * nn_conv2d_scratch(s->C, s->K, s->S, s->OC, c.OH, c.OW);
         c.x = alloc_floats(nx), c.Wt = alloc_floats(nw), c.b = alloc_floats(s->OC);
         c.y = alloc_floats(ny), c.r = alloc_floats(ny), c.col = alloc_floats(ncol);
         fill_uniform(c.x, nx, -1, 1, &rng);
@@ -532,24 +541,29 @@ static void test_conv2d(void **state) {
         fill_nan(c.col, ncol); /* scratch content must not matter */
 
         float *dx = alloc_floats(nx), *dW = alloc_floats(nw), *db = alloc_floats(s->OC);
+        float *dy = alloc_floats(ny); /* backward overwrites it with dy act' */
         fill_nan(dx, nx), fill_nan(dW, nw), fill_nan(db, s->OC);
-        nn_conv2d_backward(dx, dW, db, c.r, c.x, c.Wt, c.col, s->B, s->H, s->W, s->C, s->K, s->S,
-                           c.pad, s->OC, c.OH, c.OW);
+        conv_loss(&c); /* the output y that act' is computed from */
+        memcpy(dy, c.r, ny * sizeof *dy);
+        nn_conv2d_backward(dx, dW, db, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, s->B, s->H, s->W,
+                           s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
         char name[64], label[80];
-        LABEL(name, "conv B%d %dx%dx%d K%d S%d pad%d OC%d", s->B, s->H, s->W, s->C, s->K, s->S,
-              c.pad, s->OC);
+        LABEL(name, "conv %s B%d %dx%dx%d K%d S%d pad%d OC%d", c.act ? "tanh" : "linear", s->B,
+              s->H, s->W, s->C, s->K, s->S, c.pad, s->OC);
         assert_grad(LABEL(label, "%s dx", name), conv_loss, &c, c.x, nx, dx);
         assert_grad(LABEL(label, "%s dW", name), conv_loss, &c, c.Wt, nw, dW);
         assert_grad(LABEL(label, "%s db", name), conv_loss, &c, c.b, (size_t)s->OC, db);
 
         /* dx and db are optional and do not change dW. */
         float *dW2 = alloc_floats(nw);
-        nn_conv2d_backward(NULL, dW2, NULL, c.r, c.x, c.Wt, c.col, s->B, s->H, s->W, s->C, s->K,
-                           s->S, c.pad, s->OC, c.OH, c.OW);
+        conv_loss(&c); /* y again: the checks above left it at a perturbed point */
+        memcpy(dy, c.r, ny * sizeof *dy);
+        nn_conv2d_backward(NULL, dW2, NULL, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, s->B, s->H,
+                           s->W, s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
         assert_true(same_floats(dW, dW2, nw));
 
         free(c.x), free(c.Wt), free(c.b), free(c.y), free(c.r), free(c.col);
-        free(dx), free(dW), free(db), free(dW2);
+        free(dx), free(dW), free(db), free(dW2), free(dy);
     }
 }
 

@@ -129,12 +129,12 @@ static void put_be32(FILE *f, uint32_t v) {
     fwrite(b, 1, 4, f);
 }
 
-/* Class c lights up row c of the image, over noise */
-static int write_split(const char *prefix, int n, uint32_t noise) {
+/* Class c lights up row c of the image, over noise; into directory where */
+static int write_split(const char *where, const char *prefix, int n, uint32_t noise) {
     char path[128];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", where, prefix);
     FILE *fi = fopen(path, "wb");
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", where, prefix);
     FILE *fl = fopen(path, "wb");
     if (!fi || !fl)
         return -1;
@@ -157,7 +157,7 @@ static int setup_data(void **state) {
     snprintf(dir, sizeof dir, "/tmp/nnc-test-trainer-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
-    return write_split("train", N_TRAIN, 1) | write_split("t10k", N_TEST, 2);
+    return write_split(dir, "train", N_TRAIN, 1) | write_split(dir, "t10k", N_TEST, 2);
 }
 
 static int remove_data(void **state) {
@@ -350,20 +350,94 @@ static void log_has_a_header_and_a_row_per_epoch(void **state) {
     slurp(path, log, sizeof log);
     assert_non_null(line_starting(log, "epoch,", line, sizeof line));
     assert_string_equal(line, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                              "samples_per_second");
+                              "samples_per_second,train_eval_loss,train_eval_accuracy");
     for (int epoch = 1; epoch <= 2; epoch++) {
         char prefix[16];
         double v[4], row[4], seconds, rate;
+        int tail = 0;
         snprintf(prefix, sizeof prefix, "%d,", epoch);
         assert_non_null(line_starting(log, prefix, line, sizeof line));
-        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf", &row[0], &row[1], &row[2],
-                                &row[3], &seconds, &rate),
+        /* without --eval-train its two columns are there, empty */
+        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf,,%n", &row[0], &row[1], &row[2],
+                                &row[3], &seconds, &rate, &tail),
                          6);
+        assert_true(tail > 0 && line[2 + tail] == '\0');
         epoch_numbers(r.out, epoch, v);
         for (int i = 0; i < 4; i++)
             assert_true(fabs(row[i] - v[i]) <= 0.00005 + 1e-9);
     }
     assert_null(line_starting(log, "3,", line, sizeof line));
+    assert_null(strstr(r.out, "train-eval"));
+}
+
+/* The numbers of the "train-eval loss=L accuracy=A" part of epoch's line */
+static void train_eval_numbers(const char *out, int epoch, double v[2]) {
+    char prefix[32], line[256];
+    snprintf(prefix, sizeof prefix, "epoch %d/", epoch);
+    assert_non_null(line_starting(out, prefix, line, sizeof line));
+    const char *part = strstr(line, "| train-eval ");
+    assert_non_null(part);
+    assert_int_equal(sscanf(part, "| train-eval loss=%lf accuracy=%lf |", &v[0], &v[1]), 2);
+}
+
+/* --eval-train adds the training set's numbers as infer gives them, and
+ * changes nothing else */
+static void eval_train_leaves_training_alone(void **state) {
+    (void)state;
+    static Run plain, with;
+    static char tp[16384], tw[16384];
+    char path[128], log[4096], line[256];
+    run_model(&plain, &toy, "train --data @ --epochs 2");
+    run_model(&with, &toy, "train --data @ --epochs 2 --eval-train --log @/eval.csv");
+    assert_int_equal(with.status, 0);
+    without_timings(plain.out, tp, sizeof tp);
+    without_timings(with.out, tw, sizeof tw);
+    assert_string_equal(tp, tw);
+    snprintf(path, sizeof path, "%s/eval.csv", dir);
+    slurp(path, log, sizeof log);
+    for (int epoch = 1; epoch <= 2; epoch++) {
+        double v[4], te[2], row[9];
+        char prefix[16];
+        epoch_numbers(with.out, epoch, v);
+        train_eval_numbers(with.out, epoch, te);
+        /* neither the running mean over the epoch nor the test set's */
+        assert_true(te[0] != v[0] && te[0] != v[2]);
+        snprintf(prefix, sizeof prefix, "%d,", epoch);
+        assert_non_null(line_starting(log, prefix, line, sizeof line));
+        assert_int_equal(sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &row[0], &row[1],
+                                &row[2], &row[3], &row[4], &row[5], &row[6], &row[7], &row[8]),
+                         9);
+        assert_true(fabs(row[7] - te[0]) <= 0.00005 + 1e-9);
+        assert_true(fabs(row[8] - te[1]) <= 0.00005 + 1e-9);
+    }
+}
+
+/* On a data set whose test split is its training split, --eval-train must
+ * print the test numbers: the training set evaluated as the test set is */
+static void eval_train_evaluates_like_the_test_set(void **state) {
+    (void)state;
+    Run r;
+    char same[64], args[128], path[128];
+    snprintf(same, sizeof same, "%s", "/tmp/nnc-test-trainer-same-XXXXXX");
+    assert_non_null(mkdtemp(same));
+    assert_int_equal(write_split(same, "train", N_TRAIN, 1) | write_split(same, "t10k", N_TRAIN, 1),
+                     0);
+    snprintf(args, sizeof args, "train --data %s --epochs 2 --eval-train", same);
+    run_model(&r, &toy, "%s", args);
+    const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", same, names[i]);
+        unlink(path);
+    }
+    rmdir(same);
+    assert_int_equal(r.status, 0);
+    for (int epoch = 1; epoch <= 2; epoch++) {
+        double v[4], te[2];
+        epoch_numbers(r.out, epoch, v);
+        train_eval_numbers(r.out, epoch, te);
+        assert_true(te[0] == v[2] && te[1] == v[3]);
+    }
 }
 
 /* ---------------------------------------------------------------- checkpoints */
@@ -494,6 +568,8 @@ static void bad_command_lines(void **state) {
     expect_usage_error("train --seed -3", "--seed: '-3' is not a non-negative integer");
     expect_usage_error("train --threads 0", "--threads: 0 is out of range (1..1024)");
     expect_usage_error("train --seed", "--seed needs a value (N)");
+    expect_usage_error("train --eval-train=yes", "--eval-train takes no value");
+    expect_usage_error("eval --load x --eval-train", "unknown option '--eval-train' for 'eval'");
     expect_usage_error("train --bogus 1", "unknown option '--bogus' for 'train'");
     expect_usage_error("train extra", "unexpected argument 'extra' for 'train'");
     expect_usage_error("eval --load x --epochs 3", "unknown option '--epochs' for 'eval'");
@@ -504,14 +580,15 @@ static void bad_command_lines(void **state) {
 static void help_shows_every_option_and_default(void **state) {
     (void)state;
     static const char *const want[] = {
-        "--data DIR",  "(default: /usr/share/datasets/fashion-mnist)",
-        "--epochs N",  "(default: 3)",
-        "--batch N",   "(default: 32)",
-        "--lr X",      "(default: 0.1)",
-        "--seed N",    "(default: 1)",
-        "--limit N",   "--save FILE",
-        "--log FILE",  "--threads N",
-        "--load FILE", "optimizer sgd",
+        "--data DIR",    "(default: /usr/share/datasets/fashion-mnist)",
+        "--epochs N",    "(default: 3)",
+        "--batch N",     "(default: 32)",
+        "--lr X",        "(default: 0.1)",
+        "--seed N",      "(default: 1)",
+        "--limit N",     "--save FILE",
+        "--log FILE",    "--threads N",
+        "--eval-train",  "--load FILE",
+        "optimizer sgd",
     };
     for (int i = 0; i < 3; i++) {
         Run r;
@@ -537,6 +614,8 @@ int main(void) {
         cmocka_unit_test(same_seed_same_numbers),
         cmocka_unit_test(limit_uses_the_first_examples),
         cmocka_unit_test(log_has_a_header_and_a_row_per_epoch),
+        cmocka_unit_test(eval_train_leaves_training_alone),
+        cmocka_unit_test(eval_train_evaluates_like_the_test_set),
         cmocka_unit_test(eval_reproduces_the_test_line),
         cmocka_unit_test(eval_refuses_another_models_checkpoint),
         cmocka_unit_test(save_to_a_missing_directory_fails_before_training),

@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""bench/run.py: nnc against PyTorch and the BLAS roofline, in one run.
+
+`make bench` builds the compiler, the seed models' trainers and
+build/bench/gemm, then runs this script, which measures on this machine:
+
+  - training throughput of the seed MLP at batch 64 and 256 and of the
+    Keras CNN at batch 128: `TRAINER bench` (runtime/bench.c), the median
+    over timed windows of the trainer's own loop on real data;
+  - the GEMM-only bound of the same steps (build/bench/gemm) and the
+    fraction of it nnc reaches;
+  - inference throughput at batches 1, 64 and 256 (the generated infer);
+  - peak RSS of a training run (`TRAINER train --epochs 1`, ru_maxrss of
+    the child from wait4);
+  - nnc's compile time per model (median wall time of the whole process)
+    and the time to build a generated trainer (cc, median of 3);
+  - the same models, recipe and measurements in PyTorch (bench/torch_ref.py
+    --bench under /usr/bin/python3), in its default thread setting and with
+    torch.set_num_threads(1); its best is the faster of the two;
+
+and prints one table with the ratios, then writes the same rows to
+build/bench/results.jsonl (one JSON object per row) and the table to
+build/bench/table.md. Comparisons are only meaningful side by side: the
+script warns when the machine was not idle when it started.
+
+Settings (environment): BENCH_BUILD, the build directory (build);
+BENCH_CC, the compile command of a trainer without its output and inputs,
+and BENCH_LIBS, its libraries (the Makefile passes all three); BENCH_QUICK=1
+runs fewer and shorter windows (a smoke test, not for the README).
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.environ.get("BENCH_BUILD", "build")
+OUT = os.path.join(BUILD, "bench")
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+
+# name, .model, trainer batch sizes, (torch_ref --model, its steps per epoch)
+MODELS = [
+    ("fashion_mlp", "models/fashion_mlp.model", [64, 256], "mlp"),
+    ("keras_mnist_cnn", "models/keras_mnist_cnn.model", [128], "cnn"),
+]
+INFER_BATCHES = [1, 64, 256]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    """stdout of cmd; exits with its stderr if it fails"""
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    return p.stdout
+
+
+def last_json(text):
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def machine():
+    model = platform.processor()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    torch = run(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"]).strip()
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
+            "torch": torch, "load": os.getloadavg()[0]}
+
+
+def peak_rss_mib(cmd):
+    """ru_maxrss of one run of cmd, in MiB (Linux reports KiB)"""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed: {p.stderr.read().decode()}")
+    return usage.ru_maxrss / 1024
+
+
+def median_seconds(cmd, times):
+    spent = []
+    for _ in range(times):
+        t0 = time.perf_counter()
+        run(cmd)
+        spent.append(time.perf_counter() - t0)
+    return statistics.median(spent)
+
+
+def gemm_bounds():
+    """{(model, batch): bound record} and the peak record, from build/bench/gemm"""
+    out = run([os.path.join(OUT, "gemm"), "--reps", "20" if QUICK else "100"])
+    bounds, peak = {}, None
+    for line in out.splitlines():
+        r = json.loads(line)
+        if r["kind"] == "bound":
+            bounds[(r["model"], r["batch"])] = r
+        elif r["kind"] == "peak":
+            peak = r
+    return bounds, peak
+
+
+def nnc_bench(name, batch, threads=None):
+    steps = 10 if name == "keras_mnist_cnn" else 100
+    cmd = [os.path.join(BUILD, name), "bench", "--batch", str(batch), "--steps",
+           str(steps // 2 if QUICK else steps), "--windows", "3" if QUICK else "7"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return last_json(run(cmd))
+
+
+def torch_bench(kind, batch, threads):
+    steps = {"mlp": 100, "cnn": 10}[kind]
+    cmd = ["/usr/bin/python3", "bench/torch_ref.py", "--model", kind, "--batch", str(batch),
+           "--epochs", "3" if QUICK else "6", "--steps", str(steps), "--bench"]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return last_json(run(cmd))
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    info = machine()
+    if info["load"] > 0.5:
+        log(f"bench: warning: load average {info['load']:.2f} at the start: another process "
+            "shares the cores, so the figures below are low and noisy")
+    rows = []
+
+    def row(what, nnc, unit, torch_default=None, torch_best=None, bound=None, note=""):
+        rows.append({"measure": what, "unit": unit, "nnc": nnc, "torch_default": torch_default,
+                     "torch_best": torch_best, "nnc_over_torch_best": ratio(nnc, torch_best),
+                     "gemm_bound": bound, "nnc_over_bound": ratio(nnc, bound), "note": note})
+
+    log("bench: compile times")
+    cc = os.environ.get("BENCH_CC", "cc -O3 -std=c11 -Iruntime").split()
+    libs = os.environ.get("BENCH_LIBS", "-lopenblas -lz -lm").split()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, src, _, _ in MODELS:
+            c = os.path.join(tmp, name + ".c")
+            nnc_s = median_seconds([os.path.join(BUILD, "nnc"), src, "-o", c], 5 if QUICK else 21)
+            row(f"{name}: nnc compile time", nnc_s * 1e3, "ms")
+            build_s = median_seconds(cc + ["-o", os.path.join(tmp, name), c,
+                                           os.path.join(BUILD, "libnnrt.a")] + libs, 3)
+            row(f"{name}: cc build of the trainer", build_s, "s")
+
+    log("bench: GEMM bounds (build/bench/gemm)")
+    bounds, peak = gemm_bounds()
+
+    for name, _, batches, kind in MODELS:
+        for batch in batches:
+            log(f"bench: {name} batch {batch}: nnc")
+            n = nnc_bench(name, batch)
+            log(f"bench: {name} batch {batch}: PyTorch, default threads and 1 thread")
+            td = torch_bench(kind, batch, None)
+            t1 = torch_bench(kind, batch, 1)
+            best = max(td, t1, key=lambda r: r["samples_per_s"])
+            b = bounds.get((kind, batch), {}).get("samples_per_s")
+            row(f"{name}: training, batch {batch}", n["train_samples_per_s"], "samples/s",
+                td["samples_per_s"], best["samples_per_s"], b,
+                f"nnc {n['threads']} threads; PyTorch best: {best['threads']} thread(s)")
+            if batch != batches[0]:
+                continue
+            for ib in INFER_BATCHES:
+                key = f"infer{ib}_samples_per_s"
+                best_i = max(td[key], t1[key])
+                row(f"{name}: inference, batch {ib}", n[key], "samples/s", td[key], best_i)
+            log(f"bench: {name}: peak RSS of one training epoch")
+            rss = peak_rss_mib([os.path.join(BUILD, name), "train", "--epochs", "1"])
+            row(f"{name}: peak RSS, training at batch {batch}", rss, "MiB",
+                td["peak_rss_mib"], min(td["peak_rss_mib"], t1["peak_rss_mib"]),
+                note="lower is better: nnc / PyTorch should be small")
+
+    with open(os.path.join(OUT, "results.jsonl"), "w") as f:
+        f.write(json.dumps({"measure": "machine", **info, "blas_peak": peak}) + "\n")
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    table = render(rows, info, peak)
+    with open(os.path.join(OUT, "table.md"), "w") as f:
+        f.write(table)
+    print(table, end="")
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return ""
+    if unit == "s":
+        return f"{v:.2f}"
+    if unit == "ms":
+        return f"{v:.2f}"
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}"
+
+
+def render(rows, info, peak):
+    lines = [
+        f"Machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}; "
+        f"PyTorch {info['torch']}; OpenBLAS sgemm peak {peak['gflops']:.0f} GFLOP/s "
+        f"({peak['shape']}, {peak['threads']} threads); load average at start "
+        f"{info['load']:.2f}.",
+        "",
+        "| measure | unit | nnc | PyTorch default | PyTorch best | nnc / PyTorch best "
+        "| GEMM bound | nnc / bound |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['measure']} | {r['unit']} | {fmt(r['nnc'], r['unit'])} | "
+            f"{fmt(r['torch_default'], r['unit'])} | {fmt(r['torch_best'], r['unit'])} | "
+            f"{fmt(r['nnc_over_torch_best'])} | {fmt(r['gemm_bound'])} | "
+            f"{fmt(r['nnc_over_bound'])} |")
+    notes = [f"- {r['measure']}: {r['note']}" for r in rows if r["note"]]
+    return "\n".join(lines + [""] + notes) + "\n"
+
+
+if __name__ == "__main__":
+    main()
