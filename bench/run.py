@@ -15,13 +15,16 @@ build/bench/gemm, then runs this script, which measures on this machine:
   - nnc's compile time per model (median wall time of the whole process)
     and the time to build a generated trainer (cc, median of 3);
   - the same models, recipe and measurements in PyTorch (bench/torch_ref.py
-    --bench under /usr/bin/python3), in its default thread setting and with
-    torch.set_num_threads(1); its best is the faster of the two;
+    --bench under /usr/bin/python3), in its default thread setting, with
+    torch.set_num_threads(1) and with one thread per core; its best is the
+    fastest of them (the smallest, for memory);
 
 and prints one table with the ratios, then writes the same rows to
-build/bench/results.jsonl (one JSON object per row) and the table to
-build/bench/table.md. Comparisons are only meaningful side by side: the
-script warns when the machine was not idle when it started.
+build/bench/results.jsonl (one JSON object per row), the table to
+build/bench/table.md and every record the tools printed (each product's
+time, each PyTorch run) to build/bench/raw.jsonl. Comparisons are only
+meaningful side by side, on an idle machine: the script warns when other
+processes were using the CPU when it started.
 
 Settings (environment): BENCH_BUILD, the build directory (build);
 BENCH_CC, the compile command of a trainer without its output and inputs,
@@ -61,8 +64,26 @@ def run(cmd, **kw):
     return p.stdout
 
 
+RAW = []  # every JSON record the tools printed, for build/bench/raw.jsonl
+
+
 def last_json(text):
-    return json.loads(text.strip().splitlines()[-1])
+    record = json.loads(text.strip().splitlines()[-1])
+    RAW.append(record)
+    return record
+
+
+def busy_cores(seconds=1.0):
+    """How many cores' worth of CPU time other processes used over a second
+    (from /proc/stat): the load average lags by minutes"""
+    def ticks():
+        with open("/proc/stat") as f:
+            v = [int(t) for t in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = ticks()
+    time.sleep(seconds)
+    t1, i1 = ticks()
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / max(t1 - t0, 1))
 
 
 def machine():
@@ -74,7 +95,7 @@ def machine():
                 break
     torch = run(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"]).strip()
     return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
-            "torch": torch, "load": os.getloadavg()[0]}
+            "torch": torch, "busy_cores": round(busy_cores(), 2)}
 
 
 def peak_rss_mib(cmd):
@@ -101,6 +122,7 @@ def gemm_bounds():
     bounds, peak = {}, None
     for line in out.splitlines():
         r = json.loads(line)
+        RAW.append(r)
         if r["kind"] == "bound":
             bounds[(r["model"], r["batch"])] = r
         elif r["kind"] == "peak":
@@ -115,6 +137,17 @@ def nnc_bench(name, batch, threads=None):
     if threads:
         cmd += ["--threads", str(threads)]
     return last_json(run(cmd))
+
+
+def torch_configs(kind, batch):
+    """PyTorch in its default thread setting, then with 1 thread and with one
+    per core where those differ from the default: {threads: result}"""
+    default = torch_bench(kind, batch, None)
+    runs = {default["threads"]: default}
+    for n in sorted({1, os.cpu_count() or 1}):
+        if n not in runs:
+            runs[n] = torch_bench(kind, batch, n)
+    return default, runs
 
 
 def torch_bench(kind, batch, threads):
@@ -133,9 +166,9 @@ def ratio(a, b):
 def main():
     os.makedirs(OUT, exist_ok=True)
     info = machine()
-    if info["load"] > 0.5:
-        log(f"bench: warning: load average {info['load']:.2f} at the start: another process "
-            "shares the cores, so the figures below are low and noisy")
+    if info["busy_cores"] > 0.2:
+        log(f"bench: warning: other processes kept {info['busy_cores']:.1f} cores busy at the "
+            "start: they share the cores, so the figures below are low and noisy")
     rows = []
 
     def row(what, nnc, unit, torch_default=None, torch_best=None, bound=None, note=""):
@@ -162,25 +195,25 @@ def main():
         for batch in batches:
             log(f"bench: {name} batch {batch}: nnc")
             n = nnc_bench(name, batch)
-            log(f"bench: {name} batch {batch}: PyTorch, default threads and 1 thread")
-            td = torch_bench(kind, batch, None)
-            t1 = torch_bench(kind, batch, 1)
-            best = max(td, t1, key=lambda r: r["samples_per_s"])
+            log(f"bench: {name} batch {batch}: PyTorch, default threads, 1 and one per core")
+            td, runs = torch_configs(kind, batch)
+            best = max(runs.values(), key=lambda r: r["samples_per_s"])
             b = bounds.get((kind, batch), {}).get("samples_per_s")
             row(f"{name}: training, batch {batch}", n["train_samples_per_s"], "samples/s",
                 td["samples_per_s"], best["samples_per_s"], b,
-                f"nnc {n['threads']} threads; PyTorch best: {best['threads']} thread(s)")
+                f"nnc {n['threads']} threads; PyTorch default {td['threads']} thread(s), "
+                f"best {best['threads']}")
             if batch != batches[0]:
                 continue
             for ib in INFER_BATCHES:
                 key = f"infer{ib}_samples_per_s"
-                best_i = max(td[key], t1[key])
+                best_i = max(r[key] for r in runs.values())
                 row(f"{name}: inference, batch {ib}", n[key], "samples/s", td[key], best_i)
             log(f"bench: {name}: peak RSS of one training epoch")
             rss = peak_rss_mib([os.path.join(BUILD, name), "train", "--epochs", "1"])
             row(f"{name}: peak RSS, training at batch {batch}", rss, "MiB",
-                td["peak_rss_mib"], min(td["peak_rss_mib"], t1["peak_rss_mib"]),
-                note="lower is better: nnc / PyTorch should be small")
+                td["peak_rss_mib"], min(r["peak_rss_mib"] for r in runs.values()),
+                note="lower is better: PyTorch best is its smallest")
 
     with open(os.path.join(OUT, "results.jsonl"), "w") as f:
         f.write(json.dumps({"measure": "machine", **info, "blas_peak": peak}) + "\n")
@@ -189,6 +222,9 @@ def main():
     table = render(rows, info, peak)
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write(table)
+    with open(os.path.join(OUT, "raw.jsonl"), "w") as f:
+        for r in RAW:
+            f.write(json.dumps(r) + "\n")
     print(table, end="")
 
 
@@ -208,8 +244,8 @@ def render(rows, info, peak):
     lines = [
         f"Machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}; "
         f"PyTorch {info['torch']}; OpenBLAS sgemm peak {peak['gflops']:.0f} GFLOP/s "
-        f"({peak['shape']}, {peak['threads']} threads); load average at start "
-        f"{info['load']:.2f}.",
+        f"({peak['shape']}, {peak['threads']} threads); other processes' CPU at the start: "
+        f"{info['busy_cores']:.2f} cores.",
         "",
         "| measure | unit | nnc | PyTorch default | PyTorch best | nnc / PyTorch best "
         "| GEMM bound | nnc / bound |",

@@ -91,17 +91,17 @@ static int time_training(const nn_model_desc *m, const BenchOptions *o, const nn
     const int B = o->batch;
     nn_hparams h = m->defaults;
     h.batch = B;
-    float *param = calloc(m->n_param + 1, sizeof(float));
-    float *grad = calloc(m->n_param + 1, sizeof(float));
-    float *opt = calloc(nn_optimizer_state_size(&h, m->n_param) + 1, sizeof(float));
-    float *state = calloc(m->n_state + 1, sizeof(float));
-    float *work = calloc(m->work_per_sample * (size_t)B + m->work_fixed +
-                             m->work_per_thread * (size_t)nn_threads() + 1,
-                         sizeof(float));
-    float *x = calloc((size_t)B * (size_t)m->in_size, sizeof(float));
-    float *out = calloc((size_t)B * (size_t)m->out_size, sizeof(float));
-    int *labels = calloc((size_t)B, sizeof(int));
-    size_t *perm = calloc(d->n, sizeof(size_t));
+    float *param = nn_alloc(m->n_param, sizeof(float));
+    float *grad = nn_alloc(m->n_param, sizeof(float));
+    float *opt = nn_alloc(nn_optimizer_state_size(&h, m->n_param), sizeof(float));
+    float *state = nn_alloc(m->n_state, sizeof(float));
+    float *work = nn_alloc(m->work_per_sample * (size_t)B + m->work_fixed +
+                               m->work_per_thread * (size_t)nn_threads(),
+                           sizeof(float));
+    float *x = nn_alloc((size_t)B * (size_t)m->in_size, sizeof(float));
+    float *out = nn_alloc((size_t)B * (size_t)m->out_size, sizeof(float));
+    int *labels = nn_alloc((size_t)B, sizeof(int));
+    size_t *perm = nn_alloc(d->n, sizeof(size_t));
     int bad = !(param && grad && opt && state && work && x && out && labels && perm);
     if (!bad) {
         nn_rng r = nn_rng_seed(o->seed);
@@ -151,12 +151,12 @@ static int time_training(const nn_model_desc *m, const BenchOptions *o, const nn
 static int time_inference(const nn_model_desc *m, const BenchOptions *o, const nn_dataset *d,
                           double *rate) {
     const int most = infer_batches[N_INFER - 1];
-    float *param = calloc(m->n_param + 1, sizeof(float));
-    float *state = calloc(m->n_state + 1, sizeof(float));
-    float *work = calloc(m->infer_work(most) + 1, sizeof(float));
-    float *x = calloc((size_t)most * (size_t)m->in_size, sizeof(float));
-    float *out = calloc((size_t)most * (size_t)m->out_size, sizeof(float));
-    int *labels = calloc((size_t)most, sizeof(int));
+    float *param = nn_alloc(m->n_param, sizeof(float));
+    float *state = nn_alloc(m->n_state, sizeof(float));
+    float *work = nn_alloc(m->infer_work(most), sizeof(float));
+    float *x = nn_alloc((size_t)most * (size_t)m->in_size, sizeof(float));
+    float *out = nn_alloc((size_t)most * (size_t)m->out_size, sizeof(float));
+    int *labels = nn_alloc((size_t)most, sizeof(int));
     int bad = !(param && state && work && x && out && labels) || d->n < (size_t)most;
     if (!bad) {
         m->init(param, state, o->seed);

@@ -5,6 +5,8 @@
  */
 #include "data.h"
 #include "fail.h"
+#include "nnrt.h"
+#include "simd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -373,15 +375,40 @@ void nn_data_free(nn_dataset *d) {
     d->n = 0;
 }
 
+/* One example's pixels as floats: 16 conversions and divisions per
+ * AVX-512 instruction (the division is exact at any width: the same
+ * floats as the scalar loop) */
+NN_VECTORIZE
+static void to_floats(float *restrict row, const uint8_t *restrict px, size_t in) {
+    for (size_t j = 0; j < in; j++)
+        row[j] = px[j] / 255.0f; /* as torchvision's ToTensor: the same floats as PyTorch */
+}
+
+typedef struct {
+    float *x;
+    int *labels;
+    const nn_dataset *d;
+    const size_t *idx;
+    size_t first;
+    int B;
+} Batch;
+
+/* A share of the batch's examples: the rows are scattered over 47 MB of
+ * pixels, so their cache misses overlap better on two cores than on one */
+static void batch_part(void *ctx, int part, int parts) {
+    const Batch *c = ctx;
+    const size_t in = (size_t)c->d->in_size;
+    size_t lo, hi;
+    nn_part((size_t)c->B, part, parts, 1, &lo, &hi);
+    for (size_t b = lo; b < hi; b++) {
+        size_t e = c->idx ? c->idx[c->first + b] : c->first + b;
+        to_floats(c->x + b * in, c->d->pixels + e * in, in);
+        c->labels[b] = c->d->labels[e];
+    }
+}
+
 void nn_data_batch(float *x, int *labels, const nn_dataset *d, const size_t *idx, size_t first,
                    int B) {
-    size_t in = (size_t)d->in_size;
-    for (int b = 0; b < B; b++) {
-        size_t e = idx ? idx[first + (size_t)b] : first + (size_t)b;
-        const uint8_t *px = d->pixels + e * in;
-        float *row = x + (size_t)b * in;
-        for (size_t j = 0; j < in; j++)
-            row[j] = px[j] / 255.0f; /* as torchvision's ToTensor: the same floats as PyTorch */
-        labels[b] = d->labels[e];
-    }
+    Batch c = {x, labels, d, idx, first, B};
+    nn_parallel(batch_part, &c, (int)((size_t)B * (size_t)d->in_size / 16384) + 1);
 }

@@ -59,6 +59,11 @@ void nn_part(size_t n, int part, int parts, size_t align, size_t *lo, size_t *hi
  * nn_threads() */
 int nn_parts(double flops);
 
+/* n zeroed elements of `size` bytes (at least one), 64-byte aligned as the
+ * AVX-512 kernels want their buffers; free() releases it; NULL if out of
+ * memory */
+void *nn_alloc(size_t n, size_t size);
+
 /* ---------------------------------------------------------------- kernels */
 
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose if ta/tb:

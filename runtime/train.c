@@ -342,11 +342,6 @@ static int load_split(const nn_model_desc *m, const char *dir, nn_split split, s
     return 0;
 }
 
-/* calloc of n elements, at least one: the optimizer or model state may be empty */
-static void *alloc_zeroed(size_t n, size_t size) {
-    return calloc(n ? n : 1, size);
-}
-
 /* Allocates every buffer; the training ones only if n_train > 0 */
 static int alloc_buffers(const nn_model_desc *m, const nn_hparams *h, size_t n_train, Buffers *b) {
     size_t B = (size_t)h->batch;
@@ -355,17 +350,17 @@ static int alloc_buffers(const nn_model_desc *m, const nn_hparams *h, size_t n_t
         m->work_per_sample * B + m->work_fixed + m->work_per_thread * (size_t)nn_threads();
     if (n_train > 0 && work < train_work)
         work = train_work;
-    b->param = alloc_zeroed(m->n_param, sizeof(float));
-    b->state = alloc_zeroed(m->n_state, sizeof(float));
-    b->work = alloc_zeroed(work, sizeof(float));
-    b->x = alloc_zeroed(B * (size_t)m->in_size, sizeof(float));
-    b->labels = alloc_zeroed(B, sizeof(int));
-    b->out = alloc_zeroed(B * (size_t)m->out_size, sizeof(float));
+    b->param = nn_alloc(m->n_param, sizeof(float));
+    b->state = nn_alloc(m->n_state, sizeof(float));
+    b->work = nn_alloc(work, sizeof(float));
+    b->x = nn_alloc(B * (size_t)m->in_size, sizeof(float));
+    b->labels = nn_alloc(B, sizeof(int));
+    b->out = nn_alloc(B * (size_t)m->out_size, sizeof(float));
     int ok = b->param && b->state && b->work && b->x && b->labels && b->out;
     if (n_train > 0) {
-        b->grad = alloc_zeroed(m->n_param, sizeof(float));
-        b->opt_state = alloc_zeroed(nn_optimizer_state_size(h, m->n_param), sizeof(float));
-        b->perm = alloc_zeroed(n_train, sizeof(size_t));
+        b->grad = nn_alloc(m->n_param, sizeof(float));
+        b->opt_state = nn_alloc(nn_optimizer_state_size(h, m->n_param), sizeof(float));
+        b->perm = nn_alloc(n_train, sizeof(size_t));
         ok = ok && b->grad && b->opt_state && b->perm;
     }
     if (!ok)

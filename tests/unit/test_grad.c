@@ -129,40 +129,57 @@ static double dense_loss(void *ctx) {
 static void test_dense(void **state) {
     (void)state;
     nn_rng rng = nn_rng_seed(1);
-    DenseCase c = {.B = 5, .IN = 7, .OUT = 4}; /* all different: a wrong transpose cannot fit */
-    const size_t nx = (size_t)c.B * c.IN, nw = (size_t)c.OUT * c.IN, ny = (size_t)c.B * c.OUT;
-    c.x = alloc_floats(nx), c.W = alloc_floats(nw), c.b = alloc_floats(c.OUT);
-    c.y = alloc_floats(ny), c.r = alloc_floats(ny);
-    fill_uniform(c.x, nx, -1, 1, &rng);
-    fill_uniform(c.W, nw, -1, 1, &rng);
-    fill_uniform(c.b, c.OUT, -1, 1, &rng);
-    fill_uniform(c.r, ny, -1, 1, &rng);
+    /* B IN OUT, and the share of dy that is zero (relu and dropout upstream:
+     * then the weight gradient skips the zeros). Sizes all different, so a
+     * wrong transpose cannot fit; rows of IN not a whole number of vectors,
+     * batches and units not a whole number of tiles. */
+    static const struct {
+        int B, IN, OUT;
+        double zeros;
+    } cases[] = {{5, 7, 4, 0.0}, {9, 37, 20, 0.8}, {3, 400, 7, 0.8}, {6, 70, 67, 0.8}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        DenseCase c = {.B = cases[k].B, .IN = cases[k].IN, .OUT = cases[k].OUT};
+        const size_t nx = (size_t)c.B * c.IN, nw = (size_t)c.OUT * c.IN, ny = (size_t)c.B * c.OUT;
+        c.x = alloc_floats(nx), c.W = alloc_floats(nw), c.b = alloc_floats(c.OUT);
+        c.y = alloc_floats(ny), c.r = alloc_floats(ny);
+        fill_uniform(c.x, nx, -1, 1, &rng);
+        fill_uniform(c.W, nw, -1, 1, &rng);
+        fill_uniform(c.b, c.OUT, -1, 1, &rng);
+        fill_uniform(c.r, ny, -1, 1, &rng);
+        for (size_t i = 0; i < ny; i++)
+            if (nn_rng_uniform(&rng) < cases[k].zeros)
+                c.r[i] = 0.0f;
 
-    dense_loss(&c);
-    double want[5 * 4];
-    for (int i = 0; i < c.B; i++)
-        for (int o = 0; o < c.OUT; o++) {
-            double s = c.b[o];
-            for (int k = 0; k < c.IN; k++)
-                s += (double)c.x[i * c.IN + k] * c.W[o * c.IN + k];
-            want[i * c.OUT + o] = s;
-        }
-    assert_true(value_error(c.y, want, ny) < VALUE_TOL);
+        dense_loss(&c);
+        double *want = alloc_doubles(ny);
+        for (int i = 0; i < c.B; i++)
+            for (int o = 0; o < c.OUT; o++) {
+                double s = c.b[o];
+                for (int j = 0; j < c.IN; j++)
+                    s += (double)c.x[i * c.IN + j] * c.W[o * c.IN + j];
+                want[i * c.OUT + o] = s;
+            }
+        assert_true(value_error(c.y, want, ny) < VALUE_TOL);
 
-    float *dx = alloc_floats(nx), *dW = alloc_floats(nw), *db = alloc_floats(c.OUT);
-    fill_nan(dx, nx), fill_nan(dW, nw), fill_nan(db, c.OUT);
-    nn_dense_backward(dx, dW, db, c.r, c.x, c.W, c.B, c.IN, c.OUT);
-    assert_grad("dense dx", dense_loss, &c, c.x, nx, dx);
-    assert_grad("dense dW", dense_loss, &c, c.W, nw, dW);
-    assert_grad("dense db", dense_loss, &c, c.b, c.OUT, db);
+        float *dx = alloc_floats(nx), *dW = alloc_floats(nw), *db = alloc_floats(c.OUT);
+        fill_nan(dx, nx), fill_nan(dW, nw), fill_nan(db, c.OUT);
+        nn_dense_backward(dx, dW, db, c.r, c.x, c.W, c.B, c.IN, c.OUT);
+        char label[80];
+        LABEL(label, "dense %dx%dx%d dx", c.B, c.IN, c.OUT);
+        assert_grad(label, dense_loss, &c, c.x, nx, dx);
+        LABEL(label, "dense %dx%dx%d dW", c.B, c.IN, c.OUT);
+        assert_grad(label, dense_loss, &c, c.W, nw, dW);
+        LABEL(label, "dense %dx%dx%d db", c.B, c.IN, c.OUT);
+        assert_grad(label, dense_loss, &c, c.b, c.OUT, db);
 
-    /* Without dx and db (first layer, no bias) dW is unchanged. */
-    float *dW2 = alloc_floats(nw);
-    nn_dense_backward(NULL, dW2, NULL, c.r, c.x, c.W, c.B, c.IN, c.OUT);
-    assert_true(same_floats(dW, dW2, nw));
+        /* Without dx and db (first layer, no bias) dW is unchanged. */
+        float *dW2 = alloc_floats(nw);
+        nn_dense_backward(NULL, dW2, NULL, c.r, c.x, c.W, c.B, c.IN, c.OUT);
+        assert_true(same_floats(dW, dW2, nw));
 
-    free(c.x), free(c.W), free(c.b), free(c.y), free(c.r);
-    free(dx), free(dW), free(db), free(dW2);
+        free(c.x), free(c.W), free(c.b), free(c.y), free(c.r), free(want);
+        free(dx), free(dW), free(db), free(dW2);
+    }
 }
 
 /* --------------------------------------------------------- activations */
