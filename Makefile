@@ -90,7 +90,7 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libnnrt.a runtime/n
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(MODELS) $(E2E)
-	OPENBLAS_NUM_THREADS=1 prove -f tests/*.t
+	CFLAGS='$(CFLAGS)' OPENBLAS_NUM_THREADS=1 prove -f tests/*.t
 
 # --- the dropout study (README): every variant, several seeds, a table and
 # plots in build/study/. STUDY_SEEDS, STUDY_EPOCHS, STUDY_CNN=1, STUDY_THREADS:
