@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "nnrt.h"
 
 #define MAX_BUFS 16
@@ -106,22 +107,6 @@ typedef struct {
     size_t a_copy, b_copy, c_copy;   /* floats to the next thread's copy of a shared operand */
 } Product;
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 static void *alloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size);
     if (!p) {
@@ -189,15 +174,15 @@ static void peak(int threads) {
     double t[5];
     set_how(BLAS_ALL, threads);
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = nn_seconds();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
                     n);
         if (r >= 0)
-            t[r] = now() - t0;
+            t[r] = nn_seconds() - t0;
     }
     printf("{\"kind\": \"peak\", \"threads\": %d, \"shape\": \"%dx%dx%d\", \"gflops\": %.1f, "
            "\"openblas\": \"%s\"}\n",
-           threads, n, n, n, 2.0 * n * n * n / median(t, reps) * 1e-9, openblas_get_config());
+           threads, n, n, n, 2.0 * n * n * n / nn_median(t, reps) * 1e-9, openblas_get_config());
     free(a), free(b), free(c);
 }
 
@@ -249,10 +234,10 @@ static void workload(const Workload *w, int threads, int reps) {
         }
         set_how((How)h, threads);
         for (int r = -1; r < reps; r++) {
-            double t0 = now(), t = t0;
+            double t0 = nn_seconds(), t = t0;
             for (int i = 0; i < n; i++) {
                 run(&p[i], (How)h);
-                double t1 = now();
+                double t1 = nn_seconds();
                 if (r >= 0)
                     each[(size_t)i * reps + r] = t1 - t;
                 t = t1;
@@ -260,9 +245,9 @@ static void workload(const Workload *w, int threads, int reps) {
             if (r >= 0)
                 steps[r] = t - t0;
         }
-        step[h] = median(steps, reps);
+        step[h] = nn_median(steps, reps);
         for (int i = 0; i < n; i++)
-            part[h][i] = median(each + (size_t)i * reps, reps);
+            part[h][i] = nn_median(each + (size_t)i * reps, reps);
     }
     set_how(BLAS_ONE, threads);
     How best = BLAS_ONE;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "clock.h"
 #include "data.h"
 
 #define MAX_WINDOWS 101
@@ -31,22 +32,6 @@ typedef struct {
     int batch, steps, warmup, windows, threads;
     uint64_t seed;
 } BenchOptions;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int usage(const nn_model_desc *m, const char *fmt, const char *arg) {
     fprintf(stderr, "%s: error: ", m->name);
@@ -118,7 +103,7 @@ static int time_training(const nn_model_desc *m, const BenchOptions *o, const nn
         size_t first = 0;
         for (int w = -1; w < o->windows && !bad; w++) {
             const int steps = w < 0 ? o->warmup : o->steps;
-            double t0 = now();
+            double t0 = nn_seconds();
             for (int s = 0; s < steps; s++) {
                 if (first + (size_t)B > d->n)
                     first = 0;
@@ -131,9 +116,9 @@ static int time_training(const nn_model_desc *m, const BenchOptions *o, const nn
                 bad |= !isfinite(loss);
             }
             if (w >= 0)
-                rates[w] = (double)steps * B / (now() - t0);
+                rates[w] = (double)steps * B / (nn_seconds() - t0);
         }
-        *rate = bad ? 0 : median(rates, o->windows);
+        *rate = bad ? 0 : nn_median(rates, o->windows);
     }
     free(param);
     free(grad);
@@ -165,16 +150,16 @@ static int time_inference(const nn_model_desc *m, const BenchOptions *o, const n
             const int B = infer_batches[k];
             double rates[MAX_WINDOWS];
             for (int w = -1; w < o->windows; w++) {
-                double t0 = now(), t;
+                double t0 = nn_seconds(), t;
                 long calls = 0;
                 do {
                     m->infer(param, state, work, x, out, B);
                     calls++;
-                } while ((t = now() - t0) < INFER_SECONDS);
+                } while ((t = nn_seconds() - t0) < INFER_SECONDS);
                 if (w >= 0)
                     rates[w] = (double)calls * B / t;
             }
-            rate[k] = median(rates, o->windows);
+            rate[k] = nn_median(rates, o->windows);
         }
     }
     free(param);

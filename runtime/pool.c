@@ -40,6 +40,7 @@
 #define cpu_relax() ((void)0)
 #endif
 
+#include "clock.h"
 #include "nnrt.h"
 
 #define MAX_THREADS 256
@@ -75,12 +76,6 @@ static Pool pool = {
  * serially on that thread instead of re-entering the pool. */
 static _Thread_local int in_part;
 
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return 1e9 * (double)t.tv_sec + (double)t.tv_nsec;
-}
-
 /* Claims and runs unclaimed parts of job `job` until none is left */
 static void run_parts(uint32_t job) {
     uint64_t w = atomic_load(&pool.word);
@@ -97,13 +92,13 @@ static void run_parts(uint32_t job) {
 /* Waits until the job word shows a job other than `seen` (or the pool quits) */
 static uint32_t wait_for_job(uint32_t seen) {
     uint32_t job;
-    double start = now_ns();
+    double start = 1e9 * nn_seconds();
     for (int i = 0;; i++) {
         job = JOB(atomic_load(&pool.word));
         if (job != seen || atomic_load(&pool.quit))
             return job;
         cpu_relax();
-        if ((i & 255) == 255 && now_ns() - start > SPIN_NS)
+        if ((i & 255) == 255 && 1e9 * nn_seconds() - start > SPIN_NS)
             break;
     }
     pthread_mutex_lock(&pool.lock);

@@ -22,6 +22,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "clock.h"
 #include "bench.h"
 #include "checkpoint.h"
 #include "data.h"
@@ -327,12 +328,6 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
 
 /* ---------------------------------------------------------------- setup */
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int load_split(const nn_model_desc *m, const char *dir, nn_split split, size_t limit,
                       nn_dataset *d) {
     char err[ERR_LEN];
@@ -479,14 +474,14 @@ static Metrics evaluate(const nn_model_desc *m, const nn_dataset *d, const Buffe
 
 static void progress_start(Progress *p) {
     p->active = isatty(STDERR_FILENO);
-    p->start = p->drawn = now();
+    p->start = p->drawn = nn_seconds();
     p->width = 0;
 }
 
 /* epoch 3/10 [=========>      ] 38400/60000  52341 samples/s  loss 0.3124  ETA 0.4s */
 static void progress_draw(Progress *p, int epoch, int epochs, size_t done, size_t total,
                           double loss) {
-    double t = now();
+    double t = nn_seconds();
     if (!p->active || t - p->drawn < REDRAW_SECONDS)
         return;
     p->drawn = t;
@@ -596,10 +591,10 @@ static int train_all(const nn_model_desc *m, const Options *o, const nn_dataset 
     m->init(b->param, b->state, o->h.seed);
     for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
         Metrics tr = {0, 0};
-        double t0 = now();
+        double t0 = nn_seconds();
         if (train_epoch(m, o, train, b, epoch, &step, &tr))
             return 1;
-        double seconds = now() - t0;
+        double seconds = nn_seconds() - t0;
         *last = evaluate(m, test, b, o->h.batch);
         Metrics tr_eval = o->eval_train ? evaluate(m, train, b, o->h.batch) : (Metrics){0, 0};
         report_epoch(log, epoch, o->h.epochs, tr, *last, o->eval_train ? &tr_eval : NULL, seconds,
