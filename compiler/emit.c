@@ -452,24 +452,31 @@ static void emit_infer(Emit *e) {
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
         "        float *out, int B)\n{\n",
         N);
-    out(e, "    const size_t b = (size_t)B;\n");
-    out(e, "    float *p0 = work, *p1 = work + b * %zu; /* ping-pong activations */\n", half);
     bool uses_col = false, uses_state = false, uses_param = false;
-    int last = -1;
+    int last = -1, computing = 0; /* ops that write a buffer; all but the last write p0/p1 */
     for (int i = 0; i < m->n_ops; i++) {
         uses_col |= m->ops[i].kind == OP_CONV2D;
         uses_state |= m->ops[i].kind == OP_BATCHNORM;
         uses_param |= has_params(&m->ops[i]);
-        if (m->ops[i].kind != OP_FLATTEN && m->ops[i].kind != OP_DROPOUT)
+        if (m->ops[i].kind != OP_FLATTEN && m->ops[i].kind != OP_DROPOUT) {
             last = i;
+            computing++;
+        }
     }
+    if (uses_col || computing >= 3 || computing == 0)
+        out(e, "    const size_t b = (size_t)B;\n");
+    if (computing >= 2)
+        out(e, "    float *p0 = work; /* intermediate activations, ping */\n");
+    if (computing >= 3)
+        out(e, "    float *p1 = work + b * %zu; /* pong */\n", half);
     if (uses_col)
         out(e, "    float *col = work + b * %zu; /* conv2d, per thread */\n", 2 * half);
     if (!uses_state)
         out(e, "    (void)state;\n");
     if (!uses_param)
         out(e, "    (void)param;\n");
-    out(e, "    (void)p0;\n    (void)p1;\n");
+    if (computing < 2)
+        out(e, "    (void)work;\n");
     const char *cur = "x";
     int next = 0;
     for (int i = 0; i < m->n_ops; i++) {
