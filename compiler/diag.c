@@ -65,12 +65,6 @@ static void line_span(const Source *src, int line, int *b, int *e) {
         (*e)--;
 }
 
-const char *line_text(const Source *src, int offset) {
-    int b, e;
-    line_span(src, line_of(src, offset), &b, &e);
-    return arena_strndup(src->text + b, (size_t)(e - b));
-}
-
 static char printable(unsigned char c) {
     return c >= 0x20 && c < 0x7f ? (char)c : c == '\t' ? ' ' : '?';
 }

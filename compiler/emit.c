@@ -123,8 +123,7 @@ static void emit_layout(Emit *e) {
     out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n#define WORK_PER_THREAD %zu\n",
         e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.fixed,
         e->plan.scratch_per_thread);
-    out(e, "#define GRAD_FLOATS %zu /* one of the two gradient buffers, per sample */\n\n",
-        e->plan.grad_per_sample / 2);
+    out(e, "\n");
 }
 
 // ------------------------------------------------------------ init

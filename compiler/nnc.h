@@ -50,8 +50,6 @@ void warn_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((fo
 void note_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int error_count(void);
 int line_of(const Source *src, int offset); /* 1-based */
-/* The text of the line holding offset, without its newline, arena-owned. */
-const char *line_text(const Source *src, int offset);
 /* s[0..n) made safe to quote inside a message: at most 40 bytes, "..." where
  * cut, unprintable bytes as '?'. Arena-owned. */
 const char *clip_text(const char *s, size_t n);
