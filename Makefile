@@ -21,7 +21,7 @@ COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps run test bench study clean golden
+.PHONY: all deps run test bench study clean golden fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -113,6 +113,48 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
 	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -Iruntime" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
+
+# --- fuzzing (libFuzzer, clang): tests/fuzz/NAME.c defines LLVMFuzzerTestOneInput
+# and tests/fuzz/NAME/ holds its seed corpus and every crash found so far
+# (regressions). Each harness links the compiler (less its main) and the
+# runtime, built again with clang and ASan/UBSan. `make fuzz` first replays
+# every corpus input, then fuzzes each harness for FUZZ_SECONDS, in a copy of
+# its corpus under build/fuzz/; a crash leaves its input there as crash-*.
+FUZZ_CC      := clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SRC     := $(wildcard tests/fuzz/*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_LIB_SRC := $(filter-out compiler/main.c,$(COMPILER_SRC)) $(RUNTIME_SRC)
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/grammar/parser.o \
+                $(B)/fuzz/obj/grammar/lexer.o
+
+$(B)/fuzz/obj/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
+
+$(B)/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -std=c11 $(BLAS_CFLAGS) -Icompiler -Iruntime -I$(B)/grammar -c -o $@ $<
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer -std=c11 $(BLAS_CFLAGS) \
+	    -Icompiler -Iruntime -I$(B)/grammar -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS_RT)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@set -e; for h in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	    echo "fuzz: $$h: replaying tests/fuzz/$$h/"; \
+	    $(B)/fuzz/$$h -runs=0 tests/fuzz/$$h/ 2>$(B)/fuzz/$$h.replay.log || \
+	        { tail -n 30 $(B)/fuzz/$$h.replay.log; exit 1; }; \
+	    rm -rf $(B)/fuzz/$$h.corpus; cp -r tests/fuzz/$$h $(B)/fuzz/$$h.corpus; \
+	    echo "fuzz: $$h: $(FUZZ_SECONDS) s"; \
+	    $(B)/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(B)/fuzz/$$h. \
+	        $(B)/fuzz/$$h.corpus 2>$(B)/fuzz/$$h.log || \
+	        { tail -n 30 $(B)/fuzz/$$h.log; echo "fuzz: $$h failed: add the input to tests/fuzz/$$h/"; exit 1; }; \
+	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$h.log | sed "s/^/fuzz: $$h: /"; \
+	done
 
 # Rewrites the golden files of tests/diag and tests/summary; review the diff.
 golden: all
