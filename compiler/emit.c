@@ -117,7 +117,8 @@ static void emit_layout(Emit *e) {
     }
     out(e,
         "\n/* Training workspace: %zu floats per sample (saved activations %zu, gradients %zu),\n"
-        " * %zu fixed (batchnorm statistics), %zu per thread (conv2d scratch). */\n",
+        " * %zu fixed (batchnorm statistics, conv2d partial gradients), %zu per thread\n"
+        " * (conv2d scratch). */\n",
         e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.saved_per_sample,
         e->plan.grad_per_sample, e->plan.fixed, e->plan.scratch_per_thread);
     out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n#define WORK_PER_THREAD %zu\n",
@@ -301,7 +302,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
     case OP_CONV2D:
         out(e,
             "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, %s, %s, %s, param + P_L%d_W, "
-            "col, B, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
+            "col, partials, B, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
             dx, L, bias_arg(op, "grad"), dy, conv_act ? y : "NULL",
             act_enum[conv_act ? op->act : ACT_LINEAR], flt(op->alpha), x, L, in.h, in.w, in.c,
             op->kernel, op->stride, op->pad, o.c, o.h, o.w);
@@ -387,6 +388,9 @@ static void emit_train_step(Emit *e) {
                 m->ops[i].index, fixed);
             fixed += 2 * (size_t)m->ops[i].out.c;
         }
+    if (uses_col)
+        out(e, "    float *partials = work + b * WORK_PER_SAMPLE + %zu; /* conv2d shards' dW */\n",
+            fixed);
     for (int i = 0; i < m->n_ops; i++)
         if (m->ops[i].kind == OP_DROPOUT)
             out(e, "    const uint64_t key%d = nn_hash2(dropout_key, %d);\n", m->ops[i].index,

@@ -184,7 +184,9 @@ const Model *fuse_activations(const Model *m);
 typedef struct {
     size_t saved_per_sample;   /* forward outputs kept for the backward pass */
     size_t grad_per_sample;    /* two ping-pong buffers of activation gradients */
-    size_t fixed;              /* batchnorm batch statistics */
+    size_t fixed;              /* batchnorm batch statistics, then conv_partials */
+    size_t conv_partials;      /* conv2d weight gradients of the batch's shards
+                                  (nn_conv2d_partials), training only */
     size_t scratch_per_thread; /* conv2d scratch (nn_conv2d_scratch), training and inference */
     size_t infer_per_sample;   /* inference: two ping-pong buffers */
 } WorkPlan;

@@ -16,9 +16,12 @@
  *            as the largest activation (the backward of an op reads one and
  *            writes the other; elementwise backwards work in place);
  * Fixed (independent of the batch): each batchnorm's batch mean and inverse
- * standard deviation (2C floats), kept from forward to backward.
+ * standard deviation (2C floats), kept from forward to backward; then the
+ * partial weight gradients of the batch's shards, as large as the largest
+ * conv2d needs (its backward sums them in shard order, so that results do
+ * not depend on the thread count).
  * Per thread of the runtime's pool: the conv2d kernels' scratch (one
- * image's im2col columns and partial weight gradients), as large as the
+ * image's im2col columns and a transposed W or dW), as large as the
  * largest conv2d needs; inference uses the same.
  */
 #include "nnc.h"
@@ -60,7 +63,14 @@ static size_t conv_scratch(const Op *op) {
     const size_t cols = OH * OW * K * K * C;
     const size_t padded = ((OH - 1) * S + K) * ((OW - 1) * S + K) * C;
     const size_t dy = (OH + 2 * (K - 1)) * (OW + 2 * (K - 1)) * OC;
-    return max3(cols, padded, dy) + 2 * OC * K * K * C + OC;
+    return max3(cols, padded, dy) + OC * K * K * C;
+}
+
+/* nn_conv2d_partials in runtime/nnrt.h: the same formula, for at most
+ * NN_MAX_BLOCKS = 12 shards */
+static size_t conv_partials(const Op *op) {
+    const size_t K = (size_t)op->kernel, C = (size_t)op->in.c, OC = (size_t)op->units;
+    return (12 - 1) * (OC * K * K * C + OC);
 }
 
 bool fuses_dropout(const Model *fused, int i) {
@@ -93,7 +103,7 @@ void plan_slots(const Model *fused, OpSlot *slots) {
 
 WorkPlan plan_work(const Model *fused) {
     WorkPlan p = {0};
-    size_t largest = shape_size(fused->input), cols = 0;
+    size_t largest = shape_size(fused->input), cols = 0, partials = 0;
     for (int i = 0; i < fused->n_ops; i++) {
         const Op *op = &fused->ops[i];
         if (op->kind != OP_FLATTEN && !fuses_dropout(fused, i))
@@ -102,9 +112,13 @@ WorkPlan plan_work(const Model *fused) {
             largest = shape_size(op->out);
         if (op->kind == OP_CONV2D && conv_scratch(op) > cols)
             cols = conv_scratch(op);
+        if (op->kind == OP_CONV2D && conv_partials(op) > partials)
+            partials = conv_partials(op);
         if (op->kind == OP_BATCHNORM)
             p.fixed += 2 * (size_t)op->out.c;
     }
+    p.conv_partials = partials;
+    p.fixed += partials;
     p.grad_per_sample = 2 * largest;
     p.scratch_per_thread = cols;
     p.infer_per_sample = 2 * largest;

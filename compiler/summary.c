@@ -175,9 +175,12 @@ static void memory(Buf *b, const Model *m) {
     mem_line(b, "  saved for backward", saved, NULL);
     mem_line(b, "  gradient buffers", grads, NULL);
     if (scratch)
-        mem_line(b, "  conv2d scratch", scratch, "per thread: an image's columns, partial gradients");
-    if (w.fixed)
-        mem_line(b, "  batchnorm batch stats", w.fixed, NULL);
+        mem_line(b, "  conv2d scratch", scratch, "per thread: an image's columns, a transposed W");
+    if (w.conv_partials)
+        mem_line(b, "  conv2d partial gradients", w.conv_partials,
+                 "one per shard of the batch, summed in order");
+    if (w.fixed > w.conv_partials)
+        mem_line(b, "  batchnorm batch stats", w.fixed - w.conv_partials, NULL);
     mem_line(b, "dropout masks", 0,
              "none stored: backward regenerates them from a counter-based RNG");
     mem_line(b, "total", total, NULL);

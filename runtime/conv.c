@@ -25,6 +25,7 @@
  * Channels last makes every (kh) slice of a receptive field one contiguous
  * run of x; pools and batchnorm likewise vectorize over the channel axis.
  */
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ static int is_direct(int K, int C) {
 }
 
 typedef struct {
-    float *y, *dx, *dW, *db, *dy, *col;
+    float *y, *dx, *dW, *db, *dy, *col, *partials;
     const float *x, *W, *b, *out; /* out: the layer's output y, for act' in backward */
     nn_act act;
     float alpha;
@@ -68,13 +69,20 @@ static size_t max3(size_t a, size_t b, size_t c) {
 
 /* A thread's scratch: first one region for whichever an image needs (its
  * im2col columns, their gradient, its padded copy, the padded dy), then a
- * partial dW, a transposed W or dW, a partial db. */
+ * transposed W or dW. */
 size_t nn_conv2d_scratch(int C, int K, int S, int OC, int OH, int OW) {
     const size_t kkc = (size_t)K * K * C;
     const size_t cols = (size_t)OH * OW * kkc;
     const size_t padded = ((size_t)(OH - 1) * S + K) * ((size_t)(OW - 1) * S + K) * C;
     const size_t dy = ((size_t)OH + 2 * (K - 1)) * ((size_t)OW + 2 * (K - 1)) * OC;
-    return max3(cols, padded, dy) + 2 * (size_t)OC * kkc + (size_t)OC;
+    return max3(cols, padded, dy) + (size_t)OC * kkc;
+}
+
+/* The weight gradient is summed over fixed shards of the batch, at most
+ * NN_MAX_BLOCKS (nn_blocks' cap); shard 0 sums into dW and db, the others
+ * into their own dW and db here, added in shard order afterwards. */
+size_t nn_conv2d_partials(int C, int K, int OC) {
+    return (NN_MAX_BLOCKS - 1) * ((size_t)OC * K * K * C + (size_t)OC);
 }
 
 static void setup(Conv *c) {
@@ -84,7 +92,7 @@ static void setup(Conv *c) {
     c->Hq = c->OH + 2 * (c->K - 1);
     c->Wq = c->OW + 2 * (c->K - 1);
     c->scratch = nn_conv2d_scratch(c->C, c->K, c->S, c->OC, c->OH, c->OW);
-    c->region = c->scratch - 2 * (size_t)c->OC * kkc - (size_t)c->OC;
+    c->region = c->scratch - (size_t)c->OC * kkc;
     c->tiles = 0;
     if (nn_have_avx512()) {
         c->tiles |= c->OC % 16 == 0 ? TILE_FORWARD : 0;
@@ -188,9 +196,7 @@ static void field(float *f, const float *x, const Conv *c, int oh, int ow) {
 
 /* y rows [oh0, oh1) of one image, directly: y[p] = sum_t f[t] Wt[t], Wt the
  * (KKC, OC) transpose of W */
-NN_VECTORIZE
-static void direct_forward(float *restrict y, const float *x, const float *restrict Wt,
-                           const Conv *c, int oh0, int oh1) {
+NN_BODY void direct_forward_body(float *restrict y, const float *x, const float *restrict Wt, const Conv *c, int oh0, int oh1) {
     const int KKC = c->K * c->K * c->C, OC = c->OC;
     float f[DIRECT_KKC];
     for (int oh = oh0; oh < oh1; oh++)
@@ -205,11 +211,12 @@ static void direct_forward(float *restrict y, const float *x, const float *restr
             }
         }
 }
+NN_VECTORIZED(direct_forward,
+              (float *restrict y, const float *x, const float *restrict Wt, const Conv *c, int oh0, int oh1),
+              (y, x, Wt, c, oh0, oh1))
 
 /* dWt(KKC, OC) += sum over the pixels of one image of f(p) dy(p)^T */
-NN_VECTORIZE
-static void direct_dweight(float *restrict dWt, const float *x, const float *restrict dy,
-                           const Conv *c) {
+NN_BODY void direct_dweight_body(float *restrict dWt, const float *x, const float *restrict dy, const Conv *c) {
     const int KKC = c->K * c->K * c->C, OC = c->OC;
     float f[DIRECT_KKC];
     for (int oh = 0; oh < c->OH; oh++)
@@ -223,6 +230,9 @@ static void direct_dweight(float *restrict dWt, const float *x, const float *res
             }
         }
 }
+NN_VECTORIZED(direct_dweight,
+              (float *restrict dWt, const float *x, const float *restrict dy, const Conv *c),
+              (dWt, x, dy, c))
 
 /* ------------------------------------------- register tiles (AVX-512) */
 
@@ -525,12 +535,14 @@ NN_AVX512_TARGET static void tiles_field(float *dWt, const float *xs, const floa
 
 /* db(N) += the column sums of dy(R,N), row after row (the order of a
  * column's sum does not depend on the vector width) */
-NN_VECTORIZE
-static void add_column_sums(float *restrict db, const float *restrict dy, int R, int N) {
+NN_BODY void add_column_sums_body(float *restrict db, const float *restrict dy, int R, int N) {
     for (int r = 0; r < R; r++, dy += N)
         for (int j = 0; j < N; j++)
             db[j] += dy[j];
 }
+NN_VECTORIZED(add_column_sums,
+              (float *restrict db, const float *restrict dy, int R, int N),
+              (db, dy, R, N))
 
 static void transpose(float *t, const float *m, int rows, int cols) {
     for (int r = 0; r < rows; r++)
@@ -538,19 +550,20 @@ static void transpose(float *t, const float *m, int rows, int cols) {
             t[(size_t)k * rows + r] = m[(size_t)r * cols + k];
 }
 
-/* Part `part` of the forward pass: a share of the B*OH output rows, one
- * image's rows at a time through this thread's own scratch */
+/* Part `part` of the forward pass: a share of the B*OH output rows (whole
+ * images when there are images enough for every part), one image's rows at
+ * a time through this thread's own scratch */
 static void forward_part(void *ctx, int part, int parts) {
     const Conv *c = ctx;
     const int KKC = c->K * c->K * c->C;
     const size_t img = (size_t)c->H * c->W_ * c->C;
-    float *region = c->col + (size_t)part * c->scratch;
-    float *Wt = region + c->region + (size_t)c->OC * KKC;
+    float *region = c->col + (size_t)nn_thread_slot() * c->scratch;
+    float *Wt = region + c->region;
     const int tiles = c->tiles & TILE_FORWARD, direct = !tiles && is_direct(c->K, c->C);
     if (tiles || direct)
         transpose(Wt, c->W, c->OC, KKC);
     size_t lo, hi;
-    nn_part((size_t)c->B * c->OH, part, parts, 1, &lo, &hi);
+    nn_part((size_t)c->B * c->OH, part, parts, c->B >= parts ? (size_t)c->OH : 1, &lo, &hi);
     for (size_t r = lo; r < hi;) {
         const int b = (int)(r / (size_t)c->OH), oh0 = (int)(r % (size_t)c->OH);
         const int oh1 = hi - r < (size_t)(c->OH - oh0) ? oh0 + (int)(hi - r) : c->OH;
@@ -567,7 +580,7 @@ static void forward_part(void *ctx, int part, int parts) {
                 im2col(region, x, c, oh0, oh1);
                 a = region;
             }
-            nn_gemm(0, 1, rows, c->OC, KKC, 1.0f, a, KKC, c->W, KKC, 0.0f, y, c->OC);
+            nn_gemm1(0, 1, rows, c->OC, KKC, 1.0f, a, KKC, c->W, KKC, 0.0f, y, c->OC);
         }
         if (c->b || c->act != NN_LINEAR) /* while these rows are in cache */
             nn_bias_act(y, c->b, rows, c->OC, c->act, c->alpha);
@@ -576,8 +589,7 @@ static void forward_part(void *ctx, int part, int parts) {
 }
 
 static int parts_for(const Conv *c, int units) {
-    const int parts = nn_parts(2.0 * c->B * c->OH * c->OW * c->OC * c->K * c->K * c->C);
-    return parts < units ? parts : units;
+    return nn_blocks(2.0 * c->B * c->OH * c->OW * c->OC * c->K * c->K * c->C, (size_t)units);
 }
 
 void nn_conv2d_forward(float *y, const float *x, const float *W, const float *b, nn_act act,
@@ -606,7 +618,7 @@ static void weight_grad(float *dW, float *dWt, float *region, const float *x, co
             im2col(region, x, c, 0, c->OH);
             a = region;
         }
-        nn_gemm(1, 0, c->OC, KKC, P, 1.0f, dy, c->OC, a, KKC, first ? 0.0f : 1.0f, dW, KKC);
+        nn_gemm1(1, 0, c->OC, KKC, P, 1.0f, dy, c->OC, a, KKC, first ? 0.0f : 1.0f, dW, KKC);
     }
 }
 
@@ -626,25 +638,26 @@ static void input_grad(float *dx, float *region, const float *dy, const Conv *c)
         memset(region + (Z + (size_t)c->OH) * row, 0, Z * row * sizeof *region);
         tiles_input(dx, region, c->W, c);
     } else if (is_pointwise(c->K, c->S, c->pad)) {
-        nn_gemm(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, dx, KKC);
+        nn_gemm1(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, dx, KKC);
     } else {
-        nn_gemm(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, region, KKC);
+        nn_gemm1(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, region, KKC);
         col2im(dx, region, c);
     }
 }
 
-/* Part `part` of the backward pass: a share of the images. Its dW and db
- * are partial sums (part 0's in dW and db themselves, the others' in their
- * scratch), added in part order afterwards; dx is per image, written by the
- * part that owns the image. */
+/* Shard `part` of the backward pass: a fixed share of the images. Its dW
+ * and db are partial sums (shard 0's in dW and db themselves, the others'
+ * in c->partials), added in shard order afterwards; dx is per image,
+ * written by the shard that owns the image. */
 static void backward_part(void *ctx, int part, int parts) {
     const Conv *c = ctx;
     const int KKC = c->K * c->K * c->C, P = c->OH * c->OW;
     const size_t img = (size_t)c->H * c->W_ * c->C, nw = (size_t)c->OC * KKC;
-    float *region = c->col + (size_t)part * c->scratch;
-    float *dW = part ? region + c->region : c->dW;
-    float *dWt = region + c->region + nw;
-    float *db = part ? dWt + nw : c->db;
+    float *region = c->col + (size_t)nn_thread_slot() * c->scratch;
+    float *partial = c->partials + (size_t)(part - 1) * (nw + (size_t)c->OC);
+    float *dW = part ? partial : c->dW;
+    float *dWt = region + c->region;
+    float *db = !c->db ? NULL : part ? partial + nw : c->db;
     /* accumulated from zero: the tiles and the direct loop add image by image */
     const int direct = !(c->tiles & TILE_WEIGHTS) && is_direct(c->K, c->C);
     if (c->tiles & TILE_WEIGHTS)
@@ -670,22 +683,43 @@ static void backward_part(void *ctx, int part, int parts) {
         transpose(dW, dWt, KKC, c->OC);
 }
 
+typedef struct {
+    float *dW, *db;
+    const float *partials;
+    size_t nw;
+    int OC, shards;
+} Reduce;
+
+/* A share of dW's (then db's) elements, each summed over the shards in
+ * shard order whatever thread runs it */
+static void reduce_part(void *ctx, int part, int parts) {
+    const Reduce *r = ctx;
+    const size_t stride = r->nw + (size_t)r->OC, n = r->nw + (r->db ? (size_t)r->OC : 0);
+    size_t lo, hi;
+    nn_part(n, part, parts, 16, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        float *d = i < r->nw ? r->dW + i : r->db + (i - r->nw);
+        float sum = *d;
+        for (int s = 1; s < r->shards; s++)
+            sum += r->partials[(size_t)(s - 1) * stride + i];
+        *d = sum;
+    }
+}
+
 void nn_conv2d_backward(float *dx, float *dW, float *db, float *dy, const float *y, nn_act act,
-                        float alpha, const float *x, const float *W, float *col, int B, int H,
-                        int W_, int C, int K, int S, int pad, int OC, int OH, int OW) {
-    Conv c = {.dx = dx, .dW = dW, .db = db, .dy = dy, .col = col, .x = x, .W = W, .out = y,
-              .act = act, .alpha = alpha, .B = B, .H = H, .W_ = W_, .C = C, .K = K, .S = S,
-              .pad = pad, .OC = OC, .OH = OH, .OW = OW};
+                        float alpha, const float *x, const float *W, float *col, float *partials,
+                        int B, int H, int W_, int C, int K, int S, int pad, int OC, int OH,
+                        int OW) {
+    Conv c = {.dx = dx, .dW = dW, .db = db, .dy = dy, .col = col, .partials = partials, .x = x,
+              .W = W, .out = y, .act = act, .alpha = alpha, .B = B, .H = H, .W_ = W_, .C = C,
+              .K = K, .S = S, .pad = pad, .OC = OC, .OH = OH, .OW = OW};
     setup(&c);
-    const int parts = nn_parallel(backward_part, &c, parts_for(&c, B));
-    const size_t nw = (size_t)OC * K * K * C;
-    for (int p = 1; p < parts; p++) {
-        const float *pdW = col + (size_t)p * c.scratch + c.region;
-        for (size_t i = 0; i < nw; i++)
-            dW[i] += pdW[i];
-        if (db)
-            for (int o = 0; o < OC; o++)
-                db[o] += pdW[2 * nw + (size_t)o];
+    const int shards = parts_for(&c, B);
+    assert(shards <= NN_MAX_BLOCKS);
+    nn_parallel(backward_part, &c, shards);
+    if (shards > 1) {
+        Reduce r = {dW, db, partials, (size_t)OC * K * K * C, OC, shards};
+        nn_parallel(reduce_part, &r, (int)(r.nw * (size_t)shards / 65536) + 1);
     }
 }
 
@@ -710,6 +744,7 @@ static int pool_parts(int B, int H, int W_, int C) {
 static void maxpool_part(void *ctx, int part, int parts) {
     const Pooling *p = ctx;
     const int H = p->H, W_ = p->W_, C = p->C, K = p->K, S = p->S, OH = p->OH, OW = p->OW;
+    const size_t img = (size_t)H * W_ * C;
     size_t lo, hi;
     nn_part((size_t)p->B, part, parts, 1, &lo, &hi);
     for (size_t b = lo; b < hi; b++)
@@ -720,8 +755,9 @@ static void maxpool_part(void *ctx, int part, int parts) {
                 int32_t *ao = p->argmax ? p->argmax + o : NULL;
                 for (int kh = 0; kh < K; kh++)
                     for (int kw = 0; kw < K; kw++) {
-                        const size_t base = ((b * H + oh * S + kh) * W_ + ow * S + kw) * C;
-                        const float *xi = p->x + base;
+                        /* within the image: int32 whatever the batch */
+                        const size_t base = ((size_t)(oh * S + kh) * W_ + ow * S + kw) * C;
+                        const float *xi = p->x + b * img + base;
                         const int32_t idx = (int32_t)base;
                         if (kh == 0 && kw == 0) {
                             memcpy(yo, xi, (size_t)C * sizeof *yo);
@@ -759,8 +795,11 @@ static void maxpool_backward_part(void *ctx, int part, int parts) {
     size_t lo, hi;
     nn_part((size_t)p->B, part, parts, 1, &lo, &hi);
     memset(p->dx + lo * in, 0, (hi - lo) * in * sizeof *p->dx);
-    for (size_t i = lo * out; i < hi * out; i++)
-        p->dx[p->arg[i]] += p->dy[i];
+    for (size_t b = lo; b < hi; b++) {
+        float *dx = p->dx + b * in;
+        for (size_t i = b * out; i < (b + 1) * out; i++)
+            dx[p->arg[i]] += p->dy[i];
+    }
 }
 
 void nn_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int B, int H, int W_,

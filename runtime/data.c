@@ -378,11 +378,13 @@ void nn_data_free(nn_dataset *d) {
 /* One example's pixels as floats: 16 conversions and divisions per
  * AVX-512 instruction (the division is exact at any width: the same
  * floats as the scalar loop) */
-NN_VECTORIZE
-static void to_floats(float *restrict row, const uint8_t *restrict px, size_t in) {
+NN_BODY void to_floats_body(float *restrict row, const uint8_t *restrict px, size_t in) {
     for (size_t j = 0; j < in; j++)
         row[j] = px[j] / 255.0f; /* as torchvision's ToTensor: the same floats as PyTorch */
 }
+NN_VECTORIZED(to_floats,
+              (float *restrict row, const uint8_t *restrict px, size_t in),
+              (row, px, in))
 
 typedef struct {
     float *x;

@@ -177,13 +177,12 @@ void nn_dense_forward(float *y, const float *x, const float *W, int B, int IN, i
         return;
     }
     Forward f = {y, x, W, B, IN, OUT};
-    nn_parallel(forward_part, &f, nn_parts(2.0 * B * IN * OUT));
+    nn_parallel(forward_part, &f, nn_blocks(2.0 * B * IN * OUT, ((size_t)OUT + 15) / 16));
 }
 
 /* Column sums of the N columns of dy(R, ld) it points at: the bias
  * gradient (conv.c repeats this loop) */
-NN_VECTORIZE
-static void column_sums(float *db, const float *dy, int R, int N, int ld) {
+NN_BODY void column_sums_body(float *db, const float *dy, int R, int N, int ld) {
     for (int j = 0; j < N; j++)
         db[j] = 0.0f;
     for (int r = 0; r < R; r++) {
@@ -192,6 +191,7 @@ static void column_sums(float *db, const float *dy, int R, int N, int ld) {
             db[j] += row[j];
     }
 }
+NN_VECTORIZED(column_sums, (float *db, const float *dy, int R, int N, int ld), (db, dy, R, N, ld))
 
 /* Behind relu and dropout most of dy is zero (three quarters in the seed
  * MLP): the weight gradient then goes row by row over the nonzero entries
@@ -213,8 +213,8 @@ typedef struct {
     int B, IN, OUT, sparse;
 } WeightGrad;
 
-/* A block of output units: its rows of dW and its entries of db, in one
- * hand-off */
+/* A block of output units, fixed by the shapes: its rows of dW and its
+ * entries of db, in one hand-off */
 static void weight_grad_part(void *ctx, int part, int parts) {
     const WeightGrad *w = ctx;
     size_t lo, hi;
@@ -225,8 +225,8 @@ static void weight_grad_part(void *ctx, int part, int parts) {
     if (w->sparse)
         sparse_weight_rows(w->dW, w->dy, w->x, w->B, w->IN, w->OUT, (int)lo, (int)hi);
     else
-        nn_gemm(1, 0, n, w->IN, w->B, 1.0f, w->dy + lo, w->OUT, w->x, w->IN, 0.0f,
-                w->dW + lo * (size_t)w->IN, w->IN);
+        nn_gemm1(1, 0, n, w->IN, w->B, 1.0f, w->dy + lo, w->OUT, w->x, w->IN, 0.0f,
+                 w->dW + lo * (size_t)w->IN, w->IN);
     if (w->db)
         column_sums(w->db + lo, w->dy + lo, w->B, n, w->OUT);
 }
@@ -234,11 +234,7 @@ static void weight_grad_part(void *ctx, int part, int parts) {
 void nn_dense_backward(float *dx, float *dW, float *db, const float *dy, const float *x,
                        const float *W, int B, int IN, int OUT) {
     WeightGrad w = {dW, db, dy, x, B, IN, OUT, sparse_ok(dy, B, IN, OUT)};
-    const int want = nn_parts(2.0 * OUT * IN * B), parts = want < nn_threads() ? want : nn_threads();
-    if (w.sparse || (parts > 1 && OUT >= 16 * parts)) /* every thread gets a block of units */
-        nn_parallel(weight_grad_part, &w, OUT >= 16 * parts ? parts : 1);
-    else
-        weight_grad_part(&w, 0, 1);
+    nn_parallel(weight_grad_part, &w, nn_blocks(2.0 * OUT * IN * B, ((size_t)OUT + 15) / 16));
     if (dx)
         nn_gemm(0, 0, B, IN, OUT, 1.0f, dy, OUT, W, IN, 0.0f, dx, IN);
 }
@@ -269,8 +265,7 @@ static inline float sigmoid(float x) {
 
 /* y = act(x) over n elements of one contiguous block (any elementwise act;
  * softmax is per row and handled by the callers). y may alias x. */
-NN_VECTORIZE
-static void act_elementwise(float *y, const float *x, size_t n, nn_act act, float alpha) {
+NN_BODY void act_elementwise_body(float *y, const float *x, size_t n, nn_act act, float alpha) {
     switch (act) {
     case NN_LINEAR:
         if (y != x)
@@ -299,6 +294,8 @@ static void act_elementwise(float *y, const float *x, size_t n, nn_act act, floa
         break; /* per row: never reached */
     }
 }
+NN_VECTORIZED(act_elementwise, (float *y, const float *x, size_t n, nn_act act, float alpha),
+              (y, x, n, act, alpha))
 
 /* Rows go in blocks of about BLOCK floats: the bias is added to a block
  * while it sits in L1, then one activation call covers the whole block (a
@@ -365,9 +362,8 @@ void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float al
     }
 }
 
-NN_VECTORIZE
-static void act_backward_rows(float *dx, const float *dy, const float *y, int R, int N, nn_act act,
-                              float alpha) {
+NN_BODY void act_backward_rows_body(float *dx, const float *dy, const float *y, int R, int N,
+                                    nn_act act, float alpha) {
     size_t n = (size_t)R * N;
     switch (act) {
     case NN_LINEAR:
@@ -409,6 +405,9 @@ static void act_backward_rows(float *dx, const float *dy, const float *y, int R,
         break;
     }
 }
+NN_VECTORIZED(act_backward_rows,
+              (float *dx, const float *dy, const float *y, int R, int N, nn_act act, float alpha),
+              (dx, dy, y, R, N, act, alpha))
 
 typedef struct {
     float *dx;

@@ -64,8 +64,7 @@ static inline __attribute__((always_inline)) void pairs_copy(float *restrict y,
 /* y[i] = x[i] * (keep(first + i) ? scale : 0) for i in [0, n): the mask of
  * elements first .. first + n - 1 of a tensor, so that a tensor can be
  * masked in blocks on several threads. y is x or disjoint from it. */
-NN_VECTORIZE
-static void mask_range(float *y, const float *x, size_t first, size_t n, float p, uint64_t key) {
+NN_BODY void mask_range_body(float *y, const float *x, size_t first, size_t n, float p, uint64_t key) {
     const uint32_t t = drop_threshold(p);
     const float scale = 1.0f / (1.0f - p);
     const uint64_t start = mix64(key); /* nn_hash2(key, j) = mix64(start + (j + 1) GAMMA) */
@@ -85,6 +84,9 @@ static void mask_range(float *y, const float *x, size_t first, size_t n, float p
         y[n - 1] = x[n - 1] * FACTOR(h);
     }
 }
+NN_VECTORIZED(mask_range,
+              (float *y, const float *x, size_t first, size_t n, float p, uint64_t key),
+              (y, x, first, n, p, key))
 
 #define MIN_PER_THREAD 32768 /* elements: below that a hand-off costs more than it saves */
 
@@ -130,14 +132,16 @@ void nn_dropout_backward(float *dx, const float *dy, size_t n, float p, uint64_t
  * while it sits in L1, then the mask. */
 #define BLOCK 4096
 
-NN_VECTORIZE
-static void bias_relu(float *restrict y, const float *restrict b, size_t rows, int N) {
+NN_BODY void bias_relu_body(float *restrict y, const float *restrict b, size_t rows, int N) {
     for (size_t r = 0; r < rows; r++, y += N)
         for (int j = 0; j < N; j++) {
             float v = y[j] + (b ? b[j] : 0.0f);
             y[j] = 0.5f * (v + fabsf(v)); /* relu as in nn_bias_act: exact, no branch */
         }
 }
+NN_VECTORIZED(bias_relu,
+              (float *restrict y, const float *restrict b, size_t rows, int N),
+              (y, b, rows, N))
 
 static void bias_relu_mask_part(void *ctx, int part, int parts) {
     const Mask *m = ctx;
@@ -166,13 +170,15 @@ typedef struct {
     float scale;
 } ReluDrop;
 
-NN_VECTORIZE
-static void relu_dropout_range(float *dx, const float *dy, const float *y, size_t n, float scale) {
+NN_BODY void relu_dropout_range_body(float *dx, const float *dy, const float *y, size_t n, float scale) {
     for (size_t i = 0; i < n; i++) {
         float g = dy[i] * scale; /* loaded unconditionally: a compare and a mask, no branch */
         dx[i] = y[i] > 0.0f ? g : 0.0f;
     }
 }
+NN_VECTORIZED(relu_dropout_range,
+              (float *dx, const float *dy, const float *y, size_t n, float scale),
+              (dx, dy, y, n, scale))
 
 static void relu_dropout_part(void *ctx, int part, int parts) {
     const ReluDrop *r = ctx;

@@ -1,12 +1,19 @@
 /* gemm.c: every matrix product of the runtime, split over the thread pool.
  *
- * The output C(M,N) is cut into one block of rows or of columns per thread,
- * along whichever of M and N is longer, at multiples of 16 floats (a 64-byte
- * line, one AVX-512 register); each thread runs a single-threaded
- * cblas_sgemm on its block. Every element of C is then computed by the same
- * sequence of operations whatever the number of threads, up to OpenBLAS's
- * choice of micro-kernel at a block's edge. Products too small to repay a
- * hand-off (a few microseconds of work) stay on the calling thread.
+ * The output C(M,N) is cut into blocks of rows or of columns, along
+ * whichever of M and N is longer, at multiples of 16 floats (a 64-byte
+ * line, one AVX-512 register); each block is one single-threaded
+ * cblas_sgemm, and the pool's threads claim blocks. The blocks are a
+ * function of (M, N, K) alone, never of the thread count: OpenBLAS's
+ * kernels round an element differently depending on where the call's block
+ * starts (the Haswell sgemm kernel, which AMD Zen also runs, sums some
+ * 8-row panels with two accumulators, even and odd k, and which panels
+ * those are follows the call's rows and OpenBLAS's own 320-wide blocking),
+ * so a split that followed the threads would change bits in the interior.
+ * nn_blocks bounds the repacking each extra call costs (every block packs
+ * the whole of the shorter operand again) while letting 2, 3, 4 or 6
+ * threads share the work evenly; a product too small to repay a hand-off
+ * (a few microseconds of work) is one block.
  * A product with one row goes to sgemv: OpenBLAS's sgemm would first copy
  * all of B into its packed layout (a 784x1024 layer at batch 1: 93 us of
  * which the packing is most; split over two cores, each half of the weights
@@ -59,7 +66,12 @@ static void gemm_part(void *ctx, int part, int parts) {
 void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     Gemm g = {ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, M >= N};
-    const int longest = M >= N ? M : N, blocks = (longest + ALIGN - 1) / ALIGN;
-    const int parts = nn_parts(2.0 * M * N * K);
-    nn_parallel(gemm_part, &g, parts < blocks ? parts : blocks);
+    const size_t longest = (size_t)(M >= N ? M : N);
+    nn_parallel(gemm_part, &g, nn_blocks(2.0 * M * N * K, (longest + ALIGN - 1) / ALIGN));
+}
+
+void nn_gemm1(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc) {
+    Gemm g = {ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, A, B, C, 1};
+    gemm_block(&g, 0, M, 0, N);
 }

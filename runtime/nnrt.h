@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NNRT_ABI 2 /* bumped when nn_model_desc or a kernel signature changes */
+#define NNRT_ABI 3 /* bumped when nn_model_desc or a kernel signature changes */
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {
@@ -40,24 +40,46 @@ typedef enum { NN_SGD, NN_ADAM } nn_optimizer;
 
 /* ---------------------------------------------------------------- threads */
 
-/* The runtime's one thread pool. Kernels split their work over nn_threads()
- * threads (the caller's and n - 1 workers) and run OpenBLAS single-threaded
- * inside each part, so there is never more than one busy thread per thread
- * of the pool. Before the first call the pool has one thread. A split never
- * depends on timing: results are a pure function of the inputs and n. */
+/* The runtime's one thread pool, and the determinism contract: every
+ * result is a pure function of the inputs and the shapes, never of the
+ * thread count. Work is cut into parts fixed by the problem's shape; the
+ * threads (the caller's and n - 1 workers) claim parts, and OpenBLAS runs
+ * single-threaded inside each, so there is never more than one busy thread
+ * per thread of the pool, and no OpenBLAS call's arguments depend on n.
+ * Before the first call the pool has one thread. */
 void nn_set_threads(int n); /* n < 1: OPENBLAS_NUM_THREADS if set, else one per core */
 int nn_threads(void);
-/* Runs fn(ctx, part, parts) for every part in [0, parts), parts clamped to
- * [1, nn_threads()] (to 1 inside a part: kernels called there run serially),
- * part 0 on the calling thread; returns the parts run, once all are done. */
-int nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts);
+/* Runs fn(ctx, part, parts) for every part in [0, parts) (parts in
+ * [1, 65535]; the caller derives it from the shapes alone), part 0 on the
+ * calling thread, the others on whichever threads claim them first; inside
+ * a part, and with one thread, every part runs in order on the calling
+ * thread. Returns once all are done. */
+void nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts);
+/* The calling thread's index in the pool, in [0, nn_threads()): which
+ * per-thread scratch a part may use (never what it computes) */
+int nn_thread_slot(void);
 /* [*lo, *hi): part `part` of `parts` near-equal shares of [0, n), cut at
  * multiples of align */
 void nn_part(size_t n, int part, int parts, size_t align, size_t *lo, size_t *hi);
 /* How many parts `flops` of matrix work is worth: one per 2^18 flops (~2 us
- * of a core; a hand-off costs ~1 us), at least 1; nn_parallel caps it at
- * nn_threads() */
+ * of a core; a hand-off costs ~1 us), in [1, 256] */
 int nn_parts(double flops);
+/* The fixed blocks a product of `flops` over `units` separable units (lines
+ * of 16 floats, images) is cut into: nn_parts, at most `units`, and at most
+ * NN_MAX_BLOCKS, so that 2, 3, 4 or 6 threads share evenly while each block stays big
+ * enough to repay the repacking a separate sgemm call costs */
+#define NN_MAX_BLOCKS 12
+int nn_blocks(double flops, size_t units);
+
+/* The runtime's own kernel variants (not OpenBLAS's, which are its own
+ * choice): the best the CPU supports, or the one the environment variable
+ * NNRT_ISA (generic, avx2, avx512) forces, for tests. Variants differ in
+ * speed; where they differ in rounding (register tiles against sgemm) the
+ * results are still a pure function of the inputs and the variant. */
+typedef enum { NN_ISA_GENERIC, NN_ISA_AVX2, NN_ISA_AVX512 } nn_isa;
+nn_isa nn_isa_current(void); /* exits with a message if NNRT_ISA is unknown or unsupported */
+int nn_isa_supported(nn_isa isa);
+const char *nn_isa_name(nn_isa isa);
 
 /* n zeroed elements of `size` bytes (at least one), 64-byte aligned as the
  * AVX-512 kernels want their buffers; free() releases it; NULL if out of
@@ -67,9 +89,13 @@ void *nn_alloc(size_t n, size_t size);
 /* ---------------------------------------------------------------- kernels */
 
 /* C(M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose if ta/tb:
- * cblas_sgemm split over the pool (rows or columns of C per thread). */
+ * cblas_sgemm on blocks of rows or columns of C fixed by (M, N, K), which
+ * the pool's threads claim. nn_gemm1 is the same product in one call, for
+ * kernels whose own parts are already fixed by the shapes. */
 void nn_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
+void nn_gemm1(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
 
 
 /* y(B,OUT) = x(B,IN) W(OUT,IN)^T (no bias: see nn_bias_act) */
@@ -120,20 +146,26 @@ float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
  * nn_threads() * nn_conv2d_scratch(C, K, S, OC, OH, OW) floats, that is per
  * thread the largest of OH*OW*K*K*C (one image's im2col columns),
  * ((OH-1)S+K)((OW-1)S+K)C (a padded image) and (OH+2K-2)(OW+2K-2)OC (a
- * padded dy), plus 2*OC*K*K*C + OC (nnc emits the same formula).
- * Backward: dy is first multiplied in place by act'(.) computed from the
- * layer's output y (with NN_LINEAR, y is not read and may be NULL); dx and
- * db may be NULL (the first layer needs no input gradient). */
+ * padded dy), plus OC*K*K*C (a transposed W or dW); nnc emits the same
+ * formula. Backward: the weight and bias gradients are summed over at most
+ * NN_MAX_BLOCKS fixed shards of the batch, in shard order, the partial
+ * sums in `partials`, nn_conv2d_partials(C, K, OC) floats. dy is first
+ * multiplied in place by act'(.) computed from the layer's output y (with
+ * NN_LINEAR, y is not read and may be NULL); dx and db may be NULL (the
+ * first layer needs no input gradient). */
 size_t nn_conv2d_scratch(int C, int K, int S, int OC, int OH, int OW);
+size_t nn_conv2d_partials(int C, int K, int OC);
 void nn_conv2d_forward(float *y, const float *x, const float *W, const float *b, nn_act act,
                        float alpha, float *col, int B, int H, int W_, int C, int K, int S, int pad,
                        int OC, int OH, int OW);
 void nn_conv2d_backward(float *dx, float *dW, float *db, float *dy, const float *y, nn_act act,
-                        float alpha, const float *x, const float *W, float *col, int B, int H,
-                        int W_, int C, int K, int S, int pad, int OC, int OH, int OW);
+                        float alpha, const float *x, const float *W, float *col, float *partials,
+                        int B, int H, int W_, int C, int K, int S, int pad, int OC, int OH,
+                        int OW);
 
 /* Pooling, NHWC, KxK window, stride S, no padding. maxpool keeps the
- * flat input index of each maximum in argmax for the backward pass. */
+ * index of each maximum within its image (so int32 at any batch) in argmax
+ * for the backward pass. */
 void nn_maxpool_forward(float *y, int32_t *argmax, const float *x, int B, int H, int W_, int C,
                         int K, int S, int OH, int OW);
 void nn_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int B, int H, int W_,

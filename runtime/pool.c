@@ -4,7 +4,9 @@
  * a job on the calling thread; parts 1 .. parts-1 go to whichever thread
  * claims them first, the workers (spinning, they usually win, so part i
  * tends to stay on one core and keep its data in that core's L2) or the
- * caller once its own part is done. A part is claimed by a compare-and-swap
+ * caller once its own part is done. The part count is the caller's, from
+ * the shapes: a job may have more parts than the pool has threads, and
+ * which thread runs a part never changes what the part computes. A part is claimed by a compare-and-swap
  * on one word holding the job's number, its part count and the next part,
  * so a worker that wakes late can never take a part of the wrong job; and
  * a worker the OS has descheduled (a busy machine) delays a job by at most
@@ -44,6 +46,7 @@
 #include "nnrt.h"
 
 #define MAX_THREADS 256
+#define MAX_PARTS 0xffff /* the job word's 16-bit part count */
 #define SPIN_NS 2000000 /* 2 ms: longer than any serial stretch of a training step */
 
 /* The job word: job number (32 bits) | part count (16) | next unclaimed part (16) */
@@ -75,6 +78,8 @@ static Pool pool = {
 /* Set while a thread runs a part: a kernel called from inside a part runs
  * serially on that thread instead of re-entering the pool. */
 static _Thread_local int in_part;
+/* The thread's index in the pool: 0 for the caller, i for worker i */
+static _Thread_local int slot;
 
 /* Claims and runs unclaimed parts of job `job` until none is left */
 static void run_parts(uint32_t job) {
@@ -110,8 +115,15 @@ static uint32_t wait_for_job(uint32_t seen) {
     return job;
 }
 
+typedef struct {
+    uint32_t job; /* the job number when the pool started */
+    int slot;
+} WorkerStart;
+
 static void *worker(void *arg) {
-    uint32_t seen = (uint32_t)(uintptr_t)arg; /* the job number when the pool started */
+    const WorkerStart *start = arg;
+    uint32_t seen = start->job;
+    slot = start->slot;
     fesetenv(&pool.env);
     in_part = 1;
     for (;;) {
@@ -148,9 +160,11 @@ void nn_set_threads(int n) {
     fegetenv(&pool.env);
     /* Workers learn the current job number from their argument, not by
      * reading the word when they start: a job may be posted before then. */
-    void *job = (void *)(uintptr_t)JOB(atomic_load(&pool.word));
+    static WorkerStart start[MAX_THREADS];
+    const uint32_t job = JOB(atomic_load(&pool.word));
     for (int i = 1; i < n; i++) {
-        if (pthread_create(&pool.tid[i], NULL, worker, job) != 0) {
+        start[i] = (WorkerStart){job, i};
+        if (pthread_create(&pool.tid[i], NULL, worker, &start[i]) != 0) {
             fprintf(stderr, "nnrt: warning: could only start %d threads\n", i);
             n = i;
             break;
@@ -163,11 +177,16 @@ int nn_threads(void) {
     return pool.n;
 }
 
-int nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts) {
-    parts = parts < 1 ? 1 : parts > pool.n ? pool.n : parts;
-    if (parts == 1 || in_part) {
-        fn(ctx, 0, 1);
-        return 1;
+int nn_thread_slot(void) {
+    return slot;
+}
+
+void nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts) {
+    parts = parts < 1 ? 1 : parts > MAX_PARTS ? MAX_PARTS : parts;
+    if (parts == 1 || pool.n == 1 || in_part) {
+        for (int part = 0; part < parts; part++)
+            fn(ctx, part, parts);
+        return;
     }
     const uint32_t job = JOB(atomic_load(&pool.word)) + 1;
     pool.fn = fn;
@@ -185,12 +204,17 @@ int nn_parallel(void (*fn)(void *ctx, int part, int parts), void *ctx, int parts
     in_part = 0;
     while (atomic_load(&pool.done) < parts - 1)
         cpu_relax();
-    return parts;
 }
 
 int nn_parts(double flops) {
     double parts = flops / 262144.0;
     return parts < 1.0 ? 1 : parts > MAX_THREADS ? MAX_THREADS : (int)parts;
+}
+
+int nn_blocks(double flops, size_t units) {
+    const int parts = nn_parts(flops);
+    const size_t cap = units < NN_MAX_BLOCKS ? units : NN_MAX_BLOCKS;
+    return (size_t)parts < cap ? parts : cap < 1 ? 1 : (int)cap;
 }
 
 void nn_part(size_t n, int part, int parts, size_t align, size_t *lo, size_t *hi) {

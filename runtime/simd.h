@@ -1,38 +1,56 @@
 /* simd.h: how libnnrt's loops get the machine's vector width, internal.
  *
  * The library is built for baseline x86-64 (SSE2), so that a trainer runs on
- * any x86-64; the elementwise loops that matter are compiled three times by
- * GCC's target_clones and the loader picks the best the CPU has: x86-64-v4
- * (AVX-512, with the 64-bit multiply the dropout hash needs), AVX2, or the
- * baseline. Clones are chosen by CPU features, not model names ("arch=skylake-
- * avx512" would not match a newer Xeon). The C is the same in every clone
- * and -ffp-contract is off in ISO C mode, so clones differ only in speed,
- * except the order of reductions (a sum vectorized 16 wide adds in another
- * order than 8 wide): results are a function of the machine as well. */
+ * any x86-64. The elementwise loops that matter are compiled three times,
+ * for x86-64-v4 (AVX-512, with the 64-bit multiply the dropout hash needs),
+ * AVX2 and the baseline, and each call runs the variant nn_isa_current()
+ * names: the best the CPU has, or the one NNRT_ISA forces (isa.c), so every
+ * variant can be tested on one machine. (GCC's target_clones would choose
+ * at load time, beyond the reach of a test.) The C is the same in every
+ * variant, -ffp-contract is off in ISO C mode, and GCC vectorizes no float
+ * reduction without -fassociative-math, so the variants give the same bits;
+ * the tests check that they do.
+ *
+ * A multi-versioned loop is written once as an always-inline body, then
+ * NN_VECTORIZED(name, (params), (args)) defines `static void name(params)`
+ * and its three compiled copies:
+ *
+ *     NN_BODY void scale_body(float *y, size_t n) { ... }
+ *     NN_VECTORIZED(scale, (float *y, size_t n), (y, n))
+ */
 #ifndef NNRT_SIMD_H
 #define NNRT_SIMD_H
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_VECTORIZE __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define NN_VECTORIZE
-#endif
+#include "nnrt.h"
 
-/* Kernels written with AVX-512 intrinsics (the convolutions' register
- * tiles) are compiled for it with NN_AVX512_TARGET and called only when
- * nn_have_avx512() says the CPU has it; otherwise their callers take their
- * portable path. */
+#define NN_BODY static inline __attribute__((always_inline))
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define NN_HAS_AVX512_CODE 1
+/* Kernels written with AVX-512 intrinsics (the register tiles) are compiled
+ * with NN_AVX512_TARGET and called only when nn_have_avx512() */
 #define NN_AVX512_TARGET __attribute__((target("avx512f")))
-static inline int nn_have_avx512(void) {
-    return __builtin_cpu_supports("avx512f");
-}
+#define NN_V4_TARGET __attribute__((target("arch=x86-64-v4")))
+#define NN_V3_TARGET __attribute__((target("avx2")))
+#define NN_VECTORIZED(name, params, args)                                                        \
+    NN_V4_TARGET static void name##_avx512 params { name##_body args; }                         \
+    NN_V3_TARGET static void name##_avx2 params { name##_body args; }                           \
+    static void name##_generic params { name##_body args; }                                      \
+    static void name params {                                                                    \
+        switch (nn_isa_current()) {                                                              \
+        case NN_ISA_AVX512: name##_avx512 args; break;                                           \
+        case NN_ISA_AVX2: name##_avx2 args; break;                                               \
+        default: name##_generic args; break;                                                     \
+        }                                                                                        \
+    }
 #else
 #define NN_HAS_AVX512_CODE 0
-static inline int nn_have_avx512(void) {
-    return 0;
-}
+#define NN_VECTORIZED(name, params, args)                                                        \
+    static void name params { name##_body args; }
 #endif
+
+static inline int nn_have_avx512(void) {
+    return NN_HAS_AVX512_CODE && nn_isa_current() == NN_ISA_AVX512;
+}
 
 #endif

@@ -1,4 +1,6 @@
-#!/bin/sh
+#!/bin/bash
 # The backward kernels of libnnrt against central finite differences
-# (tests/unit/test_grad.c). cmocka prints the TAP itself.
-CMOCKA_MESSAGE_OUTPUT=TAP exec build/tests/test_grad
+# (tests/unit/test_grad.c). cmocka prints the TAP, once per kernel
+# variant the CPU supports (tests/variants.sh).
+. tests/variants.sh
+run_variants build/tests/test_grad

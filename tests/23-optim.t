@@ -1,4 +1,6 @@
-#!/bin/sh
+#!/bin/bash
 # SGD, momentum, nesterov and Adam against torch's update rules
-# (tests/unit/test_optim.c). cmocka prints the TAP itself.
-CMOCKA_MESSAGE_OUTPUT=TAP exec build/tests/test_optim
+# (tests/unit/test_optim.c). cmocka prints the TAP, once per kernel
+# variant the CPU supports (tests/variants.sh).
+. tests/variants.sh
+run_variants build/tests/test_optim

@@ -550,20 +550,23 @@ static void test_conv2d(void **state) {
         const size_t ncol =
             (size_t)nn_threads() * nn_conv2d_scratch(s->C, s->K, s->S, s->OC, c.OH, c.OW);
         c.x = alloc_floats(nx), c.Wt = alloc_floats(nw), c.b = alloc_floats(s->OC);
+        const size_t npart = nn_conv2d_partials(s->C, s->K, s->OC);
         c.y = alloc_floats(ny), c.r = alloc_floats(ny), c.col = alloc_floats(ncol);
+        float *partials = alloc_floats(npart);
         fill_uniform(c.x, nx, -1, 1, &rng);
         fill_uniform(c.Wt, nw, -1, 1, &rng);
         fill_uniform(c.b, s->OC, -1, 1, &rng);
         fill_uniform(c.r, ny, -1, 1, &rng);
         fill_nan(c.col, ncol); /* scratch content must not matter */
+        fill_nan(partials, npart);
 
         float *dx = alloc_floats(nx), *dW = alloc_floats(nw), *db = alloc_floats(s->OC);
         float *dy = alloc_floats(ny); /* backward overwrites it with dy act' */
         fill_nan(dx, nx), fill_nan(dW, nw), fill_nan(db, s->OC);
         conv_loss(&c); /* the output y that act' is computed from */
         memcpy(dy, c.r, ny * sizeof *dy);
-        nn_conv2d_backward(dx, dW, db, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, s->B, s->H, s->W,
-                           s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
+        nn_conv2d_backward(dx, dW, db, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, partials, s->B,
+                           s->H, s->W, s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
         char name[64], label[80];
         LABEL(name, "conv %s B%d %dx%dx%d K%d S%d pad%d OC%d", c.act ? "tanh" : "linear", s->B,
               s->H, s->W, s->C, s->K, s->S, c.pad, s->OC);
@@ -575,11 +578,11 @@ static void test_conv2d(void **state) {
         float *dW2 = alloc_floats(nw);
         conv_loss(&c); /* y again: the checks above left it at a perturbed point */
         memcpy(dy, c.r, ny * sizeof *dy);
-        nn_conv2d_backward(NULL, dW2, NULL, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, s->B, s->H,
-                           s->W, s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
+        nn_conv2d_backward(NULL, dW2, NULL, dy, c.y, c.act, 0.0f, c.x, c.Wt, c.col, partials,
+                           s->B, s->H, s->W, s->C, s->K, s->S, c.pad, s->OC, c.OH, c.OW);
         assert_true(same_floats(dW, dW2, nw));
 
-        free(c.x), free(c.Wt), free(c.b), free(c.y), free(c.r), free(c.col);
+        free(c.x), free(c.Wt), free(c.b), free(c.y), free(c.r), free(c.col), free(partials);
         free(dx), free(dW), free(db), free(dW2), free(dy);
     }
 }
