@@ -21,7 +21,7 @@ COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps run test bench study clean golden fuzz
+.PHONY: all deps run test sanitize bench bench-compare study clean golden fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -92,6 +92,15 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(MODELS) $(E2E)
 	CFLAGS='$(CFLAGS)' OPENBLAS_NUM_THREADS=1 prove -f tests/*.t
 
+# --- the whole suite again under AddressSanitizer and UBSan, in a copy of
+# the tree under build/san (tracked and new files, not build/): GCC's
+# -fsanitize=undefined leaves float-cast-overflow out, so it is named too.
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
+sanitize: deps
+	rm -rf $(B)/san && mkdir -p $(B)/san
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(B)/san
+	$(MAKE) -C $(B)/san test CFLAGS='$(SAN_CFLAGS)'
+
 # --- the dropout study (README): every variant, several seeds, a table and
 # plots in build/study/. STUDY_SEEDS, STUDY_EPOCHS, STUDY_CNN=1, STUDY_THREADS:
 # see scripts/study.sh.
@@ -155,6 +164,11 @@ fuzz: deps
 	        { tail -n 30 $(B)/fuzz/$$h.log; echo "fuzz: $$h failed: add the input to tests/fuzz/$$h/"; exit 1; }; \
 	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$h.log | sed "s/^/fuzz: $$h: /"; \
 	done
+
+# This tree's trainers against revision BASE's, alternated in one run
+# (scripts/bench-compare.sh): `make bench-compare BASE=REV [ROUNDS=3]`
+bench-compare: deps
+	scripts/bench-compare.sh
 
 # Rewrites the golden files of tests/diag and tests/summary; review the diff.
 golden: all
