@@ -179,6 +179,27 @@ static void save_replaces_and_leaves_no_temporary(void **state) {
     assert_true(f->param2[5] == 42.0f);
 }
 
+/* tests/unit/toy-v1.ckpt was written by the version 1 code (commit 0b1319a)
+ * for a model "toy" with the fingerprint above, 6 parameters and 2 state
+ * values, after 3 epochs: files users already have must keep loading. */
+static const nn_model_desc toy_v1 = {
+    .name = "toy", .fingerprint = 0x0123456789abcdefull, .n_param = 6, .n_state = 2};
+
+static void version_1_file_loads(void **state) {
+    (void)state;
+    static const float want_param[6] = {-0.0f, 1e-45f, 3.5f, 1.0f, -2.25f, 1e30f};
+    static const float want_state[2] = {0.5f, 2.0f};
+    float param[6], st[2];
+    char err[1024];
+    long epochs = 0;
+    assert_int_equal(nn_checkpoint_load("tests/unit/toy-v1.ckpt", &toy_v1, param, st, &epochs, err,
+                                        sizeof err),
+                     0);
+    assert_int_equal(epochs, 3);
+    assert_memory_equal(param, want_param, sizeof param);
+    assert_memory_equal(st, want_state, sizeof st);
+}
+
 /* ---------------------------------------------------------------- bad files */
 
 static void foreign_model(void **state) {
@@ -291,6 +312,7 @@ int main(void) {
         T(round_trip_is_bit_exact),
         T(layout_is_the_documented_one),
         T(save_replaces_and_leaves_no_temporary),
+        T(version_1_file_loads),
         T(foreign_model),
         T(changed_architecture),
         T(flipped_byte),

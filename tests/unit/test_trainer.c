@@ -457,6 +457,20 @@ static void eval_reproduces_the_test_line(void **state) {
     assert_string_equal(line_starting(e.out, "toy: ", line, sizeof line), want);
 }
 
+/* tests/unit/trainer-toy-v1.ckpt: a version 1 checkpoint of this toy
+ * (2 epochs), written by the version 1 code (commit 0b1319a) */
+static void eval_reads_a_version_1_checkpoint(void **state) {
+    (void)state;
+    Run e;
+    char line[256];
+    run_model(&e, &toy, "eval --data @ --load tests/unit/trainer-toy-v1.ckpt --threads 1");
+    assert_int_equal(e.status, 0);
+    assert_string_equal(line_starting(e.out, "toy: ", line, sizeof line),
+                        "toy: checkpoint tests/unit/trainer-toy-v1.ckpt (2 epochs) | test 150 "
+                        "examples | batch=32 threads=1");
+    assert_non_null(line_starting(e.out, "test: loss=", line, sizeof line));
+}
+
 static void eval_refuses_another_models_checkpoint(void **state) {
     (void)state;
     Run t, e;
@@ -617,6 +631,7 @@ int main(void) {
         cmocka_unit_test(eval_train_leaves_training_alone),
         cmocka_unit_test(eval_train_evaluates_like_the_test_set),
         cmocka_unit_test(eval_reproduces_the_test_line),
+        cmocka_unit_test(eval_reads_a_version_1_checkpoint),
         cmocka_unit_test(eval_refuses_another_models_checkpoint),
         cmocka_unit_test(save_to_a_missing_directory_fails_before_training),
         cmocka_unit_test(nan_stops_with_a_hint),
