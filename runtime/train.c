@@ -270,7 +270,7 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
             o->h.epochs = (int)n;
         break;
     case OPT_BATCH:
-        if (!(rc = parse_int(m, "batch", v, 1, 1 << 20, &n)))
+        if (!(rc = parse_int(m, "batch", v, 1, NN_MAX_BATCH, &n)))
             o->h.batch = (int)n;
         break;
     case OPT_LIMIT:
