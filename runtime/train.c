@@ -8,6 +8,7 @@
  * epoch or step), so two runs with the same seed, data and thread count
  * print the same numbers.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -584,15 +585,15 @@ static void print_test_line(Metrics test) {
     fflush(stdout);
 }
 
-/* init, then the epochs; *last gets the last epoch's test metrics */
+/* init, then the epochs; *last gets the last epoch's test metrics, *step
+ * the number of optimizer steps taken */
 static int train_all(const nn_model_desc *m, const Options *o, const nn_dataset *train,
-                     const nn_dataset *test, Buffers *b, FILE *log, Metrics *last) {
-    long step = 0;
+                     const nn_dataset *test, Buffers *b, FILE *log, Metrics *last, long *step) {
     m->init(b->param, b->state, o->h.seed);
     for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
         Metrics tr = {0, 0};
         double t0 = nn_seconds();
-        if (train_epoch(m, o, train, b, epoch, &step, &tr))
+        if (train_epoch(m, o, train, b, epoch, step, &tr))
             return 1;
         double seconds = nn_seconds() - t0;
         *last = evaluate(m, test, b, o->h.batch);
@@ -603,22 +604,37 @@ static int train_all(const nn_model_desc *m, const Options *o, const nn_dataset 
     return 0;
 }
 
+/* What a checkpoint records of the run o has reached `epoch` and `step` of */
+static void record_run(nn_run *r, const Options *o, long epoch, long step) {
+    r->epoch = (uint64_t)epoch;
+    r->step = (uint64_t)step;
+    r->h = o->h;
+    r->limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit;
+    r->threads = (uint32_t)nn_threads();
+    /* Canonical, so that a resume from another directory finds the data */
+    if (!realpath(o->data, r->data))
+        snprintf(r->data, sizeof r->data, "%s", o->data);
+}
+
 static int run_train(const nn_model_desc *m, const Options *o) {
     nn_dataset train = {0}, test = {0};
     Buffers b = {0};
     FILE *log = NULL;
     Metrics last = {0, 0};
+    long step = 0;
+    nn_run run;
     int rc = (o->save && check_save_dir(m, o->save)) ||
              load_split(m, o->data, NN_TRAIN, o->limit, &train) ||
              load_split(m, o->data, NN_TEST, SIZE_MAX, &test) ||
              alloc_buffers(m, &o->h, train.n, &b) || (o->log && open_log(m, o->log, &log));
     if (!rc) {
         print_intro(m, o, train.n, test.n);
-        rc = train_all(m, o, &train, &test, &b, log, &last);
+        rc = train_all(m, o, &train, &test, &b, log, &last, &step);
     }
     char err[ERR_LEN];
+    record_run(&run, o, o->h.epochs, step);
     if (!rc && o->save &&
-        nn_checkpoint_save(o->save, m, b.param, b.state, o->h.epochs, err, sizeof err))
+        nn_checkpoint_save(o->save, m, &run, b.param, b.state, b.opt_state, err, sizeof err))
         rc = error(m, "%s", err);
     if (log && close_log(m, o->log, log))
         rc = 1;
@@ -635,16 +651,20 @@ static int run_train(const nn_model_desc *m, const Options *o) {
 static int run_eval(const nn_model_desc *m, const Options *o) {
     nn_dataset test = {0};
     Buffers b = {0};
+    nn_checkpoint c;
     char err[ERR_LEN];
-    long epochs = 0;
     int rc = alloc_buffers(m, &o->h, 0, &b);
-    if (!rc && nn_checkpoint_load(o->load, m, b.param, b.state, &epochs, err, sizeof err))
+    if (!rc && nn_checkpoint_read(&c, o->load, m, err, sizeof err))
         rc = error(m, "%s", err);
-    if (!rc)
-        rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
     if (!rc) {
-        printf("%s: checkpoint %s (%ld epochs) | test %zu examples | batch=%d threads=%d\n",
-               m->name, o->load, epochs, test.n, o->h.batch, nn_threads());
+        nn_checkpoint_copy(&c, m, b.param, b.state, NULL);
+        nn_checkpoint_free(&c);
+        rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
+    }
+    if (!rc) {
+        printf("%s: checkpoint %s (%llu epochs) | test %zu examples | batch=%d threads=%d\n",
+               m->name, o->load, (unsigned long long)c.run.epoch, test.n, o->h.batch,
+               nn_threads());
         print_test_line(evaluate(m, &test, &b, o->h.batch));
     }
     free_buffers(&b);
