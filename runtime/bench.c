@@ -43,7 +43,7 @@ static int usage(const nn_model_desc *m, const char *fmt, const char *arg) {
 static int parse(const nn_model_desc *m, int argc, char **argv, BenchOptions *o) {
     static const char *const names[] = {"batch", "steps", "warmup", "windows", "threads"};
     int *const slots[] = {&o->batch, &o->steps, &o->warmup, &o->windows, &o->threads};
-    static const long lo[] = {1, 1, 0, 1, 1}, hi[] = {1 << 20, 1000000, 1000000, MAX_WINDOWS, 1024};
+    static const long lo[] = {1, 1, 0, 1, 1}, hi[] = {NN_MAX_BATCH, 1000000, 1000000, MAX_WINDOWS, 1024};
     for (int i = 0; i < argc; i += 2) {
         const char *opt = argv[i];
         if (strncmp(opt, "--", 2) != 0)

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #define NNRT_ABI 3 /* bumped when nn_model_desc or a kernel signature changes */
+#define NN_MAX_BATCH (1 << 20)
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {

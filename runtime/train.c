@@ -8,6 +8,7 @@
  * epoch or step), so two runs with the same seed, data and thread count
  * print the same numbers.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -47,6 +48,8 @@ typedef enum {
     OPT_SEED,
     OPT_LIMIT,
     OPT_SAVE,
+    OPT_SAVE_EVERY,
+    OPT_RESUME,
     OPT_LOG,
     OPT_EVAL_TRAIN,
     OPT_THREADS,
@@ -71,7 +74,11 @@ static const OptInfo opt_info[N_OPTS] = {
     {"lr", "X", CMD_TRAIN, "learning rate", NULL},
     {"seed", "N", CMD_TRAIN, "seed of initialisation, shuffling and dropout", NULL},
     {"limit", "N", CMD_TRAIN, "train on the first N training examples only", "all"},
-    {"save", "FILE", CMD_TRAIN, "write a checkpoint there after training", "none"},
+    {"save", "FILE", CMD_TRAIN, "write the checkpoint there after training (and --save-every)",
+     "none, or the --resume FILE"},
+    {"save-every", "N", CMD_TRAIN, "also write the checkpoint after every N-th epoch", "never"},
+    {"resume", "FILE", CMD_TRAIN,
+     "continue the run FILE holds, to --epochs in total, with its recipe and data", NULL},
     {"log", "FILE", CMD_TRAIN, "write one CSV row of metrics per epoch there", "none"},
     {"eval-train", NULL, CMD_TRAIN,
      "after each epoch, also evaluate the training set in inference mode (no dropout)", NULL},
@@ -82,14 +89,17 @@ static const OptInfo opt_info[N_OPTS] = {
 
 typedef struct {
     Command cmd;
-    const char *data; /* --data */
-    const char *save; /* --save, NULL: no checkpoint */
-    const char *log;  /* --log, NULL: no CSV */
-    const char *load; /* --load (eval) */
-    nn_hparams h;     /* m->defaults with --epochs, --batch, --lr, --seed applied */
-    size_t limit;     /* --limit, SIZE_MAX: every training example */
-    int threads;      /* --threads, 0: nn_set_threads's default */
-    int eval_train;   /* --eval-train */
+    unsigned given;     /* bit 1 << OptId of each option on the command line */
+    const char *data;   /* --data */
+    const char *save;   /* --save, else the --resume FILE, NULL: no checkpoint */
+    const char *resume; /* --resume, NULL: a new run */
+    const char *log;    /* --log, NULL: no CSV */
+    const char *load;   /* --load (eval) */
+    nn_hparams h;       /* m->defaults with --epochs, --batch, --lr, --seed applied */
+    size_t limit;       /* --limit, SIZE_MAX: every training example */
+    int save_every;     /* --save-every, 0: only at the end */
+    int threads;        /* --threads, 0: nn_set_threads's default */
+    int eval_train;     /* --eval-train */
 } Options;
 
 /* The one allocation of each buffer the loop uses */
@@ -250,6 +260,9 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
     case OPT_SAVE:
         o->save = v;
         break;
+    case OPT_RESUME:
+        o->resume = v;
+        break;
     case OPT_LOG:
         o->log = v;
         break;
@@ -266,19 +279,23 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
         rc = parse_seed(m, v, &o->h.seed);
         break;
     case OPT_EPOCHS:
-        if (!(rc = parse_int(m, "epochs", v, 1, 1000000, &n)))
+        if (!(rc = parse_int(m, "epochs", v, 0, NN_MAX_EPOCHS, &n)))
             o->h.epochs = (int)n;
         break;
     case OPT_BATCH:
-        if (!(rc = parse_int(m, "batch", v, 1, 1 << 20, &n)))
+        if (!(rc = parse_int(m, "batch", v, 1, NN_MAX_BATCH, &n)))
             o->h.batch = (int)n;
         break;
     case OPT_LIMIT:
         if (!(rc = parse_int(m, "limit", v, 1, LLONG_MAX, &n)))
             o->limit = (size_t)n;
         break;
+    case OPT_SAVE_EVERY:
+        if (!(rc = parse_int(m, "save-every", v, 1, NN_MAX_EPOCHS, &n)))
+            o->save_every = (int)n;
+        break;
     case OPT_THREADS:
-        if (!(rc = parse_int(m, "threads", v, 1, 1024, &n)))
+        if (!(rc = parse_int(m, "threads", v, 1, NN_MAX_THREADS, &n)))
             o->threads = (int)n;
         break;
     case N_OPTS:
@@ -310,6 +327,7 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
         const char *value = argv[i][2 + len] == '=' ? argv[i] + 3 + len : NULL;
         if (!opt_info[id].arg && value)
             return usage_error(m, "--%s takes no value", opt_info[id].name);
+        o->given |= 1u << id;
         if (!opt_info[id].arg) {
             set_option(m, o, id, NULL);
             continue;
@@ -323,6 +341,10 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
     }
     if (o->cmd == CMD_EVAL && !o->load)
         return usage_error(m, "eval needs --load FILE");
+    if (!o->save)
+        o->save = o->resume;
+    if (o->save_every && !o->save)
+        return usage_error(m, "--save-every needs --save FILE or --resume FILE");
     return 0;
 }
 
@@ -584,67 +606,241 @@ static void print_test_line(Metrics test) {
     fflush(stdout);
 }
 
-/* init, then the epochs; *last gets the last epoch's test metrics */
-static int train_all(const nn_model_desc *m, const Options *o, const nn_dataset *train,
-                     const nn_dataset *test, Buffers *b, FILE *log, Metrics *last) {
-    long step = 0;
-    m->init(b->param, b->state, o->h.seed);
-    for (int epoch = 1; epoch <= o->h.epochs; epoch++) {
+/* ---------------------------------------------------------------- checkpoints */
+
+/* What a new run records: the recipe, and where it is (epoch 0, step 0) */
+static void record_run(nn_run *r, const Options *o) {
+    *r = (nn_run){.h = o->h,
+                  .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit,
+                  .threads = (uint32_t)nn_threads()};
+    /* Canonical, so that a resume from another directory finds the data */
+    if (!realpath(o->data, r->data))
+        snprintf(r->data, sizeof r->data, "%s", o->data);
+}
+
+/* Writes the run as it is now to o->save and says so */
+static int save_checkpoint(const nn_model_desc *m, const Options *o, const nn_run *run,
+                           const Buffers *b) {
+    char err[ERR_LEN];
+    if (nn_checkpoint_save(o->save, m, run, b->param, b->state, b->opt_state, err, sizeof err))
+        return error(m, "%s", err);
+    printf("checkpoint: %s (epoch %llu)\n", o->save, (unsigned long long)run->epoch);
+    return 0;
+}
+
+static const char *limit_text(char *buf, size_t len, uint64_t limit) {
+    if (limit == NN_NO_LIMIT)
+        return "all";
+    snprintf(buf, len, "%llu", (unsigned long long)limit);
+    return buf;
+}
+
+/* The model's own recipe (what the command line cannot set) against the
+ * one the checkpoint was trained with */
+static int check_model_recipe(const nn_model_desc *m, const char *file, const nn_hparams *h) {
+    const nn_hparams *d = &m->defaults;
+    if (d->optimizer != h->optimizer)
+        return error(m, "%s: the checkpoint was trained with %s, this trainer's model uses %s",
+                     file, optimizer_name(h->optimizer), optimizer_name(d->optimizer));
+    const struct {
+        const char *name;
+        double file, model;
+    } v[] = {{"momentum", h->momentum, d->momentum},    {"nesterov", h->nesterov, d->nesterov},
+             {"beta1", h->beta1, d->beta1},             {"beta2", h->beta2, d->beta2},
+             {"eps", h->eps, d->eps},                   {"weight_decay", h->weight_decay, d->weight_decay}};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i].file != v[i].model)
+            return error(m, "%s: the checkpoint was trained with %s=%g, this trainer's model has %s=%g",
+                         file, v[i].name, v[i].file, v[i].name, v[i].model);
+    return 0;
+}
+
+static int given(const Options *o, OptId id) {
+    return o->given >> id & 1;
+}
+
+/* The recipe options of a resumed run: each comes from the checkpoint, and
+ * one given on the command line must agree with it (--epochs, the target,
+ * is the exception). 0, or 1 with the message printed. */
+static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c) {
+    const nn_run *r = &c->run;
+    const char *f = o->resume;
+    char a[NN_PATH_LEN], b[4 * NN_PATH_LEN + 1], canon[NN_PATH_LEN];
+    if (c->version == 1)
+        return error(m, "%s: a version 1 checkpoint holds no optimizer state or step, so its run "
+                        "cannot be resumed exactly (eval still reads it); train again to get a "
+                        "version 2 checkpoint",
+                     f);
+    if (check_model_recipe(m, f, &r->h))
+        return 1;
+    uint64_t limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit;
+    OptId bad = N_OPTS;
+    if (given(o, OPT_DATA) && strcmp(realpath(o->data, canon) ? canon : o->data, r->data)) {
+        bad = OPT_DATA;
+        snprintf(a, sizeof a, "%s", o->data);
+        nn_escape(b, r->data, strlen(r->data));
+    } else if (given(o, OPT_LIMIT) && limit != r->limit) {
+        bad = OPT_LIMIT;
+        limit_text(a, sizeof a, limit);
+        limit_text(b, sizeof b, r->limit);
+    } else if (given(o, OPT_BATCH) && o->h.batch != r->h.batch) {
+        bad = OPT_BATCH;
+        snprintf(a, sizeof a, "%d", o->h.batch);
+        snprintf(b, sizeof b, "%d", r->h.batch);
+    } else if (given(o, OPT_LR) && o->h.lr != r->h.lr) {
+        bad = OPT_LR;
+        snprintf(a, sizeof a, "%g", o->h.lr);
+        snprintf(b, sizeof b, "%g", r->h.lr);
+    } else if (given(o, OPT_SEED) && o->h.seed != r->h.seed) {
+        bad = OPT_SEED;
+        snprintf(a, sizeof a, "%llu", (unsigned long long)o->h.seed);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)r->h.seed);
+    } else if (given(o, OPT_THREADS) && (uint32_t)o->threads != r->threads) {
+        /* a convolution's weight gradient is summed per thread */
+        bad = OPT_THREADS;
+        snprintf(a, sizeof a, "%d", o->threads);
+        snprintf(b, sizeof b, "%u", r->threads);
+    }
+    if (bad != N_OPTS)
+        return error(m,
+                     "%s: --%s %s differs from the checkpoint's %s; leave --%s out to continue "
+                     "with it",
+                     f, opt_info[bad].name, a, b, opt_info[bad].name);
+    int target = given(o, OPT_EPOCHS) ? o->h.epochs : r->h.epochs;
+    if (r->epoch > (uint64_t)target)
+        return error(m, "%s: holds %llu epochs, more than the %d asked for", f,
+                     (unsigned long long)r->epoch, target);
+    o->h = r->h;
+    o->h.epochs = target;
+    o->data = r->data;
+    o->limit = r->limit == NN_NO_LIMIT ? SIZE_MAX : (size_t)r->limit;
+    o->threads = (int)r->threads;
+    return 0;
+}
+
+/* The steps taken so far must be what the epochs of this training set
+ * take: otherwise the data changed since the checkpoint was saved */
+static int check_steps(const nn_model_desc *m, const Options *o, const nn_run *r, size_t n_train) {
+    uint64_t per_epoch = (n_train + (size_t)o->h.batch - 1) / (size_t)o->h.batch;
+    if (r->step != r->epoch * per_epoch)
+        return error(m,
+                     "%s: %llu steps in %llu epochs, but %zu examples in batches of %d take %llu "
+                     "an epoch: the training data changed since the checkpoint was saved",
+                     o->resume, (unsigned long long)r->step, (unsigned long long)r->epoch, n_train,
+                     o->h.batch, (unsigned long long)per_epoch);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+/* Trains from where run is to o->h.epochs, saving every --save-every
+ * epochs; *last gets the last epoch's test metrics, *saved the epoch
+ * o->save holds. */
+static int train_epochs(const nn_model_desc *m, const Options *o, const nn_dataset *train,
+                        const nn_dataset *test, Buffers *b, FILE *log, nn_run *run, Metrics *last,
+                        long *saved) {
+    for (int epoch = (int)run->epoch + 1; epoch <= o->h.epochs; epoch++) {
         Metrics tr = {0, 0};
+        long step = (long)run->step;
         double t0 = nn_seconds();
         if (train_epoch(m, o, train, b, epoch, &step, &tr))
             return 1;
         double seconds = nn_seconds() - t0;
+        run->epoch = (uint64_t)epoch;
+        run->step = (uint64_t)step;
         *last = evaluate(m, test, b, o->h.batch);
         Metrics tr_eval = o->eval_train ? evaluate(m, train, b, o->h.batch) : (Metrics){0, 0};
         report_epoch(log, epoch, o->h.epochs, tr, *last, o->eval_train ? &tr_eval : NULL, seconds,
                      train->n);
+        if (o->save_every && epoch % o->save_every == 0) {
+            if (save_checkpoint(m, o, run, b))
+                return 1;
+            *saved = epoch;
+        }
     }
     return 0;
 }
 
-static int run_train(const nn_model_desc *m, const Options *o) {
+/* A new run from init, or one resumed from c (NULL: new) */
+static int run_training(const nn_model_desc *m, const Options *o, const nn_checkpoint *c) {
     nn_dataset train = {0}, test = {0};
     Buffers b = {0};
     FILE *log = NULL;
-    Metrics last = {0, 0};
+    nn_run run;
+    record_run(&run, o);
+    /* The epoch o->save holds already: the --resume FILE holds its own */
+    long saved = c && o->save == o->resume ? (long)c->run.epoch : -1;
     int rc = (o->save && check_save_dir(m, o->save)) ||
              load_split(m, o->data, NN_TRAIN, o->limit, &train) ||
              load_split(m, o->data, NN_TEST, SIZE_MAX, &test) ||
+             (c && check_steps(m, o, &c->run, train.n)) ||
              alloc_buffers(m, &o->h, train.n, &b) || (o->log && open_log(m, o->log, &log));
     if (!rc) {
         print_intro(m, o, train.n, test.n);
-        rc = train_all(m, o, &train, &test, &b, log, &last);
+        if (c) {
+            nn_checkpoint_copy(c, m, b.param, b.state, b.opt_state);
+            run.epoch = c->run.epoch;
+            run.step = c->run.step;
+            printf("resume: %s at epoch %llu (step %llu)\n", o->resume,
+                   (unsigned long long)run.epoch, (unsigned long long)run.step);
+        } else {
+            m->init(b.param, b.state, o->h.seed);
+        }
+        uint64_t first = run.epoch;
+        Metrics last = {0, 0};
+        rc = train_epochs(m, o, &train, &test, &b, log, &run, &last, &saved);
+        /* Nothing to train (--epochs 0, or a finished run): the test line
+         * is the checkpoint's */
+        if (!rc && run.epoch == first)
+            last = evaluate(m, &test, &b, o->h.batch);
+        if (!rc && o->save && saved != (long)run.epoch)
+            rc = save_checkpoint(m, o, &run, &b);
+        if (log && close_log(m, o->log, log))
+            rc = 1;
+        if (!rc)
+            print_test_line(last);
     }
-    char err[ERR_LEN];
-    if (!rc && o->save &&
-        nn_checkpoint_save(o->save, m, b.param, b.state, o->h.epochs, err, sizeof err))
-        rc = error(m, "%s", err);
-    if (log && close_log(m, o->log, log))
-        rc = 1;
-    if (!rc && o->save)
-        printf("checkpoint: %s\n", o->save);
-    if (!rc)
-        print_test_line(last);
     free_buffers(&b);
     nn_data_free(&train);
     nn_data_free(&test);
     return rc;
 }
 
+static int run_train(const nn_model_desc *m, Options *o) {
+    nn_checkpoint c;
+    char err[ERR_LEN];
+    if (!o->resume) {
+        nn_set_threads(o->threads);
+        return run_training(m, o, NULL);
+    }
+    if (nn_checkpoint_read(&c, o->resume, m, err, sizeof err))
+        return error(m, "%s", err);
+    int rc = adopt_run(m, o, &c);
+    if (!rc) {
+        nn_set_threads(o->threads);
+        rc = run_training(m, o, &c);
+    }
+    nn_checkpoint_free(&c);
+    return rc;
+}
+
 static int run_eval(const nn_model_desc *m, const Options *o) {
     nn_dataset test = {0};
     Buffers b = {0};
+    nn_checkpoint c;
     char err[ERR_LEN];
-    long epochs = 0;
     int rc = alloc_buffers(m, &o->h, 0, &b);
-    if (!rc && nn_checkpoint_load(o->load, m, b.param, b.state, &epochs, err, sizeof err))
+    if (!rc && nn_checkpoint_read(&c, o->load, m, err, sizeof err))
         rc = error(m, "%s", err);
-    if (!rc)
-        rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
     if (!rc) {
-        printf("%s: checkpoint %s (%ld epochs) | test %zu examples | batch=%d threads=%d\n",
-               m->name, o->load, epochs, test.n, o->h.batch, nn_threads());
+        nn_checkpoint_copy(&c, m, b.param, b.state, NULL);
+        nn_checkpoint_free(&c);
+        rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
+    }
+    if (!rc) {
+        printf("%s: checkpoint %s (%llu epochs) | test %zu examples | batch=%d threads=%d\n",
+               m->name, o->load, (unsigned long long)c.run.epoch, test.n, o->h.batch,
+               nn_threads());
         print_test_line(evaluate(m, &test, &b, o->h.batch));
     }
     free_buffers(&b);
@@ -692,6 +888,8 @@ int nn_main(int argc, char **argv, const nn_model_desc *m) {
                  .limit = SIZE_MAX};
     if (parse_options(m, argc - 2, argv + 2, &o))
         return EXIT_USAGE;
+    if (o.cmd == CMD_TRAIN)
+        return run_train(m, &o);
     nn_set_threads(o.threads);
-    return o.cmd == CMD_TRAIN ? run_train(m, &o) : run_eval(m, &o);
+    return run_eval(m, &o);
 }

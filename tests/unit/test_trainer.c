@@ -4,6 +4,7 @@
  * in a forked child with stdout and stderr captured in files, since it
  * prints and returns an exit status like a real trainer.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -457,6 +458,20 @@ static void eval_reproduces_the_test_line(void **state) {
     assert_string_equal(line_starting(e.out, "toy: ", line, sizeof line), want);
 }
 
+/* tests/unit/trainer-toy-v1.ckpt: a version 1 checkpoint of this toy
+ * (2 epochs), written by the version 1 code (commit 0b1319a) */
+static void eval_reads_a_version_1_checkpoint(void **state) {
+    (void)state;
+    Run e;
+    char line[256];
+    run_model(&e, &toy, "eval --data @ --load tests/unit/trainer-toy-v1.ckpt --threads 1");
+    assert_int_equal(e.status, 0);
+    assert_string_equal(line_starting(e.out, "toy: ", line, sizeof line),
+                        "toy: checkpoint tests/unit/trainer-toy-v1.ckpt (2 epochs) | test 150 "
+                        "examples | batch=32 threads=1");
+    assert_non_null(line_starting(e.out, "test: loss=", line, sizeof line));
+}
+
 static void eval_refuses_another_models_checkpoint(void **state) {
     (void)state;
     Run t, e;
@@ -483,6 +498,205 @@ static void save_to_a_missing_directory_fails_before_training(void **state) {
              "toy: error: --save %s/no/toy.ckpt: cannot write to directory %s/no: No such file "
              "or directory\n",
              dir, dir);
+    assert_string_equal(r.err, want);
+}
+
+/* ---------------------------------------------------------------- resume */
+
+/* The bytes of the file at dir/name (at most len), their count */
+static size_t file_bytes(const char *name, char *buf, size_t len) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, len, f);
+    assert_true(n < len);
+    fclose(f);
+    return n;
+}
+
+static void assert_same_file(const char *a, const char *b) {
+    static char x[65536], y[65536];
+    size_t n = file_bytes(a, x, sizeof x), k = file_bytes(b, y, sizeof y);
+    assert_int_equal(n, k);
+    assert_memory_equal(x, y, n);
+}
+
+/* 3 epochs straight, and 1 epoch resumed to 3, and 0 epochs (the initial
+ * parameters) resumed to 3: the same checkpoint, byte for byte */
+static void resume_continues_exactly(void **state) {
+    (void)state;
+    Run r;
+    char line[256], want[256];
+    run_model(&r, &toy, "train --data @ --epochs 3 --save @/full.ckpt");
+    assert_int_equal(r.status, 0);
+    run_model(&r, &toy, "train --data @ --epochs 1 --save @/part.ckpt");
+    assert_int_equal(r.status, 0);
+    run_model(&r, &toy, "train --resume @/part.ckpt --epochs 3");
+    assert_int_equal(r.status, 0);
+    snprintf(want, sizeof want, "resume: %s/part.ckpt at epoch 1 (step 19)", dir);
+    assert_string_equal(line_starting(r.out, "resume: ", line, sizeof line), want);
+    assert_null(line_starting(r.out, "epoch 1/", line, sizeof line));
+    assert_non_null(line_starting(r.out, "epoch 2/3: ", line, sizeof line));
+    snprintf(want, sizeof want, "checkpoint: %s/part.ckpt (epoch 3)", dir);
+    assert_string_equal(line_starting(r.out, "checkpoint: ", line, sizeof line), want);
+    assert_same_file("full.ckpt", "part.ckpt");
+
+    run_model(&r, &toy, "train --data @ --epochs 0 --save @/init.ckpt");
+    assert_int_equal(r.status, 0);
+    snprintf(want, sizeof want, "checkpoint: %s/init.ckpt (epoch 0)", dir);
+    assert_string_equal(line_starting(r.out, "checkpoint: ", line, sizeof line), want);
+    assert_non_null(line_starting(r.out, "test: loss=", line, sizeof line));
+    run_model(&r, &toy, "train --resume @/init.ckpt --epochs 3 --save @/from0.ckpt");
+    assert_int_equal(r.status, 0);
+    assert_same_file("full.ckpt", "from0.ckpt");
+}
+
+/* A finished run trains nothing: it evaluates, and the test line is eval's */
+static void resume_of_a_finished_run_evaluates(void **state) {
+    (void)state;
+    Run t, r, e;
+    char a[256], b[256], c[256];
+    run_model(&t, &toy, "train --data @ --epochs 2 --save @/done.ckpt");
+    run_model(&r, &toy, "train --resume @/done.ckpt");
+    assert_int_equal(r.status, 0);
+    assert_null(strstr(r.out, "epoch 3/"));
+    assert_null(strstr(r.out, "checkpoint: "));
+    run_model(&e, &toy, "eval --data @ --load @/done.ckpt");
+    assert_string_equal(last_line(r.out, a, sizeof a), last_line(t.out, b, sizeof b));
+    assert_string_equal(last_line(e.out, c, sizeof c), b);
+}
+
+static void save_every_saves_as_it_goes(void **state) {
+    (void)state;
+    Run r;
+    char want[1024];
+    run_model(&r, &toy, "train --data @ --epochs 5 --save @/every.ckpt --save-every 2");
+    assert_int_equal(r.status, 0);
+    char *lines = strstr(r.out, "checkpoint: ");
+    assert_non_null(lines);
+    snprintf(want, sizeof want,
+             "checkpoint: %s/every.ckpt (epoch 2)\n", dir);
+    assert_memory_equal(lines, want, strlen(want));
+    assert_non_null(strstr(r.out, "epoch 4/5"));
+    snprintf(want, sizeof want, "checkpoint: %s/every.ckpt (epoch 4)\nepoch 5/5", dir);
+    assert_non_null(strstr(r.out, want));
+    snprintf(want, sizeof want, "checkpoint: %s/every.ckpt (epoch 5)\ntest: ", dir);
+    assert_non_null(strstr(r.out, want));
+    run_model(&r, &toy, "train --data @ --epochs 5 --save @/five.ckpt");
+    assert_same_file("every.ckpt", "five.ckpt");
+}
+
+static void expect_resume_error(const nn_model_desc *m, const char *args, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* `train --resume @/base.ckpt ARGS` fails with exactly this message (after
+ * "toy: error: @/base.ckpt: ") and trains nothing */
+static void expect_resume_error(const nn_model_desc *m, const char *args, const char *fmt, ...) {
+    Run r;
+    char msg[1024], want[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    run_model(&r, m, "train --resume @/base.ckpt %s", args);
+    assert_int_equal(r.status, 1);
+    snprintf(want, sizeof want, "toy: error: %s/base.ckpt: %s\n", dir, msg);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+}
+
+static void resume_refuses_another_recipe(void **state) {
+    (void)state;
+    Run r;
+    char real[4096];
+    assert_non_null(realpath(dir, real));
+    run_model(&r, &toy, "train --data @ --epochs 2 --limit 300 --threads 1 --save @/base.ckpt");
+    assert_int_equal(r.status, 0);
+    expect_resume_error(&toy, "--lr 0.2",
+                        "--lr 0.2 differs from the checkpoint's 0.1; leave --lr out to continue "
+                        "with it");
+    expect_resume_error(&toy, "--batch 16",
+                        "--batch 16 differs from the checkpoint's 32; leave --batch out to "
+                        "continue with it");
+    expect_resume_error(&toy, "--seed 2",
+                        "--seed 2 differs from the checkpoint's 1; leave --seed out to continue "
+                        "with it");
+    expect_resume_error(&toy, "--limit 200",
+                        "--limit 200 differs from the checkpoint's 300; leave --limit out to "
+                        "continue with it");
+    expect_resume_error(&toy, "--threads 2",
+                        "--threads 2 differs from the checkpoint's 1; leave --threads out to "
+                        "continue with it");
+    expect_resume_error(&toy, "--data /tmp",
+                        "--data /tmp differs from the checkpoint's %s; leave --data out to "
+                        "continue with it",
+                        real);
+    expect_resume_error(&toy, "--epochs 1", "holds 2 epochs, more than the 1 asked for");
+    nn_model_desc other = toy;
+    other.defaults.momentum = 0.5f;
+    expect_resume_error(&other, "",
+                        "the checkpoint was trained with momentum=0, this trainer's model has "
+                        "momentum=0.5");
+    other.defaults.optimizer = NN_ADAM;
+    expect_resume_error(&other, "",
+                        "the checkpoint was trained with sgd, this trainer's model uses adam");
+    /* the same values again are accepted, however they are spelled */
+    run_model(&r, &toy,
+              "train --resume @/base.ckpt --data @/. --limit 300 --lr 0.1 --batch 32 --seed 1 "
+              "--threads 1 --epochs 3 --save @/again.ckpt");
+    assert_int_equal(r.status, 0);
+}
+
+/* The training set lost examples since the checkpoint was saved: the
+ * steps no longer add up */
+static void resume_notices_changed_data(void **state) {
+    (void)state;
+    Run r;
+    char data[64], want[512];
+    snprintf(data, sizeof data, "%s", "/tmp/nnc-test-trainer-changed-XXXXXX");
+    assert_non_null(mkdtemp(data));
+    assert_int_equal(write_split(data, "train", N_TRAIN, 1) | write_split(data, "t10k", N_TEST, 2),
+                     0);
+    run_model(&r, &toy, "train --data %s --epochs 1 --save @/changed.ckpt", data);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(write_split(data, "train", N_TRAIN - 100, 1), 0);
+    run_model(&r, &toy, "train --resume @/changed.ckpt --epochs 2");
+    const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    for (int i = 0; i < 4; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/%s", data, names[i]);
+        unlink(path);
+    }
+    rmdir(data);
+    assert_int_equal(r.status, 1);
+    snprintf(want, sizeof want,
+             "toy: error: %s/changed.ckpt: 19 steps in 1 epochs, but 500 examples in batches of "
+             "32 take 16 an epoch: the training data changed since the checkpoint was saved\n",
+             dir);
+    assert_string_equal(r.err, want);
+}
+
+static void resume_refuses_version_1(void **state) {
+    (void)state;
+    Run r;
+    run_model(&r, &toy, "train --resume tests/unit/trainer-toy-v1.ckpt --data @");
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "toy: error: tests/unit/trainer-toy-v1.ckpt: a version 1 "
+                               "checkpoint holds no optimizer state or step, so its run cannot "
+                               "be resumed exactly (eval still reads it); train again to get a "
+                               "version 2 checkpoint\n");
+}
+
+static void resume_of_a_missing_file(void **state) {
+    (void)state;
+    Run r;
+    char want[256];
+    run_model(&r, &toy, "train --resume @/none.ckpt");
+    assert_int_equal(r.status, 1);
+    snprintf(want, sizeof want, "toy: error: %s/none.ckpt: cannot open: No such file or directory\n",
+             dir);
     assert_string_equal(r.err, want);
 }
 
@@ -561,7 +775,9 @@ static void bad_command_lines(void **state) {
     expect_usage_error("", "no command: expected train, eval, summary or help");
     expect_usage_error("fit", "unknown command 'fit'");
     expect_usage_error("train --epochs abc", "--epochs: 'abc' is not an integer");
-    expect_usage_error("train --epochs 0", "--epochs: 0 is out of range (1..1000000)");
+    expect_usage_error("train --epochs -1", "--epochs: -1 is out of range (0..1000000)");
+    expect_usage_error("train --save-every 0 --save x", "--save-every: 0 is out of range (1..1000000)");
+    expect_usage_error("train --save-every 2", "--save-every needs --save FILE or --resume FILE");
     expect_usage_error("train --batch=0", "--batch: 0 is out of range (1..1048576)");
     expect_usage_error("train --lr 1e-3x", "--lr: '1e-3x' is not a number");
     expect_usage_error("train --lr -1", "--lr: -1 is out of range (a positive number below 1e6)");
@@ -586,6 +802,7 @@ static void help_shows_every_option_and_default(void **state) {
         "--lr X",        "(default: 0.1)",
         "--seed N",      "(default: 1)",
         "--limit N",     "--save FILE",
+        "--save-every N", "--resume FILE",
         "--log FILE",    "--threads N",
         "--eval-train",  "--load FILE",
         "optimizer sgd",
@@ -617,8 +834,16 @@ int main(void) {
         cmocka_unit_test(eval_train_leaves_training_alone),
         cmocka_unit_test(eval_train_evaluates_like_the_test_set),
         cmocka_unit_test(eval_reproduces_the_test_line),
+        cmocka_unit_test(eval_reads_a_version_1_checkpoint),
         cmocka_unit_test(eval_refuses_another_models_checkpoint),
         cmocka_unit_test(save_to_a_missing_directory_fails_before_training),
+        cmocka_unit_test(resume_continues_exactly),
+        cmocka_unit_test(resume_of_a_finished_run_evaluates),
+        cmocka_unit_test(save_every_saves_as_it_goes),
+        cmocka_unit_test(resume_refuses_another_recipe),
+        cmocka_unit_test(resume_notices_changed_data),
+        cmocka_unit_test(resume_refuses_version_1),
+        cmocka_unit_test(resume_of_a_missing_file),
         cmocka_unit_test(nan_stops_with_a_hint),
         cmocka_unit_test(crash_keeps_the_finished_epochs),
         cmocka_unit_test(huge_learning_rate_stops),
