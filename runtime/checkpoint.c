@@ -93,7 +93,6 @@ static void write_run(Writer *w, const nn_run *run, size_t n_opt) {
     put_uint(w, (uint64_t)h->epochs, 4);
     put_uint(w, h->seed, 8);
     put_uint(w, run->limit, 8);
-    put_uint(w, run->threads, 4);
     put_uint(w, data_len, 4);
     put(w, run->data, data_len);
 }
@@ -193,7 +192,7 @@ int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *r
 
 /* ---------------------------------------------------------------- load */
 
-#define V2_HEADER 128 /* bytes of a version 2 header besides the name and the data path */
+#define V2_HEADER 124 /* bytes of a version 2 header besides the name and the data path */
 #define MAX_HEADER (V2_HEADER + MAX_NAME + NN_PATH_LEN) /* the longest header of either version */
 
 /* What the header says, before anything in it is trusted */
@@ -202,7 +201,7 @@ typedef struct {
     const uint8_t *name; /* name_len bytes, inside the header's buffer; not NUL-terminated */
     size_t name_len;
     uint64_t fingerprint, n_param, n_state, n_opt;
-    uint64_t optimizer, nesterov, batch, target, threads; /* range-checked into run */
+    uint64_t optimizer, nesterov, batch, target; /* range-checked into run */
     nn_run run;
     size_t data_len; /* of run.data, which may hold a NUL */
     size_t len;      /* bytes before the first float */
@@ -256,7 +255,6 @@ static void take_run(Cursor *c, Header *h) {
     h->target = take_uint(c, 4);
     hp->seed = take_uint(c, 8);
     h->run.limit = take_uint(c, 8);
-    h->threads = take_uint(c, 4);
     h->data_len = (size_t)take_uint(c, 4);
 }
 
@@ -413,7 +411,6 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         {"nesterov", h->nesterov, 0, 1},
         {"batch", h->batch, 1, NN_MAX_BATCH},
         {"target epochs", h->target, 0, NN_MAX_EPOCHS},
-        {"threads", h->threads, 1, NN_MAX_THREADS},
     };
     for (size_t i = 0; i < (h->version == 1 ? 1 : sizeof ranges / sizeof *ranges); i++)
         if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
@@ -436,7 +433,6 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
     r->h.nesterov = (int)h->nesterov;
     r->h.batch = (int)h->batch;
     r->h.epochs = (int)h->target;
-    r->threads = (uint32_t)h->threads;
     uint64_t n_opt = nn_optimizer_state_size(&r->h, (size_t)h->n_param);
     if (h->n_opt != n_opt)
         return nn_fail(err, errlen,

@@ -28,7 +28,6 @@ typedef struct {
     uint64_t step;          /* optimizer steps taken: the next one is step + 1 */
     nn_hparams h;           /* optimizer, its hyper-parameters, batch, seed; h.epochs: the run's target */
     uint64_t limit;         /* --limit, NN_NO_LIMIT: every training example */
-    uint32_t threads;       /* the pool's size: a convolution's weight gradient depends on it */
     char data[NN_PATH_LEN]; /* the data directory, as realpath() gives it */
 } nn_run;
 

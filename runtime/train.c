@@ -611,8 +611,7 @@ static void print_test_line(Metrics test) {
 /* What a new run records: the recipe, and where it is (epoch 0, step 0) */
 static void record_run(nn_run *r, const Options *o) {
     *r = (nn_run){.h = o->h,
-                  .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit,
-                  .threads = (uint32_t)nn_threads()};
+                  .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit};
     /* Canonical, so that a resume from another directory finds the data */
     if (!realpath(o->data, r->data))
         snprintf(r->data, sizeof r->data, "%s", o->data);
@@ -695,11 +694,6 @@ static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c)
         bad = OPT_SEED;
         snprintf(a, sizeof a, "%llu", (unsigned long long)o->h.seed);
         snprintf(b, sizeof b, "%llu", (unsigned long long)r->h.seed);
-    } else if (given(o, OPT_THREADS) && (uint32_t)o->threads != r->threads) {
-        /* a convolution's weight gradient is summed per thread */
-        bad = OPT_THREADS;
-        snprintf(a, sizeof a, "%d", o->threads);
-        snprintf(b, sizeof b, "%u", r->threads);
     }
     if (bad != N_OPTS)
         return error(m,
@@ -714,8 +708,7 @@ static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c)
     o->h.epochs = target;
     o->data = r->data;
     o->limit = r->limit == NN_NO_LIMIT ? SIZE_MAX : (size_t)r->limit;
-    o->threads = (int)r->threads;
-    return 0;
+    return 0; /* the thread count is the command line's: results do not depend on it */
 }
 
 /* The steps taken so far must be what the epochs of this training set

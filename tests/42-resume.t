@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Exact resume (docs/trainer.md, Resuming): a run of 4 epochs and a run of
-# 2 epochs resumed to 4 write the same checkpoint, byte for byte, for the
-# seed MLP (Adam, dropout) and for a model with batchnorm and SGD with
-# momentum; and kill -9 at random moments of a run with --save-every 1
+# 2 epochs resumed to 4 (on another thread count) write the same
+# checkpoint, byte for byte, for the seed MLP (Adam, dropout) and for a
+# model with batchnorm and SGD with momentum; and kill -9 at random moments of a run with --save-every 1
 # leaves a checkpoint that loads and resumes to the uninterrupted result.
 . tests/tap.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -18,11 +18,11 @@ same() {
 
 for model in $mlp $bn; do
     name=${model##*/}
-    $model train --limit 1000 --epochs 4 --save "$tmp/$name-4.ckpt" >/dev/null 2>"$tmp/err" &&
-    $model train --limit 1000 --epochs 2 --save "$tmp/$name-2.ckpt" >/dev/null 2>>"$tmp/err" &&
-    $model train --resume "$tmp/$name-2.ckpt" --epochs 4 >"$tmp/out" 2>>"$tmp/err" ||
+    $model train --limit 1000 --epochs 4 --threads 2 --save "$tmp/$name-4.ckpt" >/dev/null 2>"$tmp/err" &&
+    $model train --limit 1000 --epochs 2 --threads 1 --save "$tmp/$name-2.ckpt" >/dev/null 2>>"$tmp/err" &&
+    $model train --resume "$tmp/$name-2.ckpt" --epochs 4 --threads 3 >"$tmp/out" 2>>"$tmp/err" ||
         fail "$name: the runs" "$(cat "$tmp/err")"
-    same "$name: 4 epochs, and 2 resumed to 4, give the same checkpoint" \
+    same "$name: 4 epochs on 2 threads, and 2 on 1 resumed to 4 on 3, give the same checkpoint" \
         "$tmp/$name-4.ckpt" "$tmp/$name-2.ckpt"
 done
 
@@ -67,7 +67,7 @@ while [ "$kills" -lt 30 ]; do
         if [ -f "$ckpt" ]; then cmd=(train --resume "$ckpt"); else cmd=("${fresh[@]}"); fi
         $bn "${cmd[@]}" >"$tmp/out" 2>&1 &
         pid=$!
-        sleep "$(printf '0.%03d' $((RANDOM % ms)))"
+        sleep "$(awk -v r=$((RANDOM % ms)) 'BEGIN { printf "%.3f", r / 1000 }')"
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         kills=$((kills + 1))
