@@ -144,6 +144,27 @@ static int read_labels(nn_dataset *d, gzFile f, const char *path, int out_size, 
     return 0;
 }
 
+/* IDX images have one channel. An image input takes exactly its rows and
+ * columns; a flat `input N` (1x1xN to the runtime, like `input 1x1xN`,
+ * which it cannot tell apart) takes images of any rows x cols = N, row
+ * after row, which is what its first dense layer sees of them anyway. */
+static int check_shape(const char *path, uint32_t rows, uint32_t cols, const nn_data_spec *spec,
+                       char *err, size_t errlen) {
+    unsigned long long size = (unsigned long long)rows * cols;
+    if (spec->in_h == 1 && spec->in_w == 1) {
+        if (size != (unsigned long long)spec->in_c)
+            return nn_fail(err, errlen,
+                           "%s: images are %ux%u = %llu values but the model's input has %d "
+                           "values",
+                           path, rows, cols, size, spec->in_c);
+        return 0;
+    }
+    if (rows != (uint32_t)spec->in_h || cols != (uint32_t)spec->in_w || spec->in_c != 1)
+        return nn_fail(err, errlen, "%s: images are %ux%ux1 but the model's input is %dx%dx%d",
+                       path, rows, cols, spec->in_h, spec->in_w, spec->in_c);
+    return 0;
+}
+
 /* Checks both headers against each other and the model, then reads */
 static int load_idx_files(nn_dataset *d, gzFile fi, gzFile fl, const char *images_path,
                           const char *labels_path, const nn_data_spec *spec, char *err,
@@ -153,19 +174,17 @@ static int load_idx_files(nn_dataset *d, gzFile fi, gzFile fl, const char *image
     if (read_idx_header(fi, images_path, IDX_IMAGES_MAGIC, di, 3, err, errlen) ||
         read_idx_header(fl, labels_path, IDX_LABELS_MAGIC, dl, 1, err, errlen))
         return -1;
-    unsigned long long image_size = (unsigned long long)di[1] * di[2];
-    if (image_size != (unsigned long long)spec->in_size)
-        return nn_fail(err, errlen,
-                    "%s: images are %ux%u = %llu values but the model's input has %d values",
-                    images_path, di[1], di[2], image_size, spec->in_size);
+    if (check_shape(images_path, di[1], di[2], spec, err, errlen))
+        return -1;
     if (di[0] != dl[0])
         return nn_fail(err, errlen, "%s has %u images but %s has %u labels", images_path, di[0],
                     labels_path, dl[0]);
     if (di[0] == 0)
         return nn_fail(err, errlen, "%s: no images", images_path);
+    size_t size = (size_t)di[1] * di[2]; /* the model's input size, after check_shape */
     size_t n = di[0] < spec->limit ? di[0] : spec->limit;
-    if (alloc_examples(d, n, spec->in_size, images_path, err, errlen) ||
-        read_exact(fi, d->pixels, n * (size_t)spec->in_size, images_path, "pixels", err, errlen))
+    if (alloc_examples(d, n, (int)size, images_path, err, errlen) ||
+        read_exact(fi, d->pixels, n * size, images_path, "pixels", err, errlen))
         return -1;
     if (read_labels(d, fl, labels_path, spec->out_size, err, errlen))
         return -1;
@@ -236,13 +255,13 @@ static int field_len(const char *s) {
 static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char *path, long lineno,
                           const nn_data_spec *spec, char *err, size_t errlen) {
     size_t fields = count_fields(line);
-    if (fields != (size_t)spec->in_size + 1)
+    if (fields != (size_t)d->in_size + 1)
         return nn_fail(
             err, errlen,
             "%s:%ld: wrong number of fields: expected %d (a label and %d pixel values), got %zu",
-            path, lineno, spec->in_size + 1, spec->in_size, fields);
+            path, lineno, d->in_size + 1, d->in_size, fields);
     const char *p = line;
-    for (int f = 0; f <= spec->in_size; f++) {
+    for (int f = 0; f <= d->in_size; f++) {
         const char *start = p;
         long v;
         if (parse_field(&p, &v))
@@ -257,7 +276,7 @@ static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char 
         if (f == 0)
             d->labels[i] = (int)v;
         else
-            d->pixels[i * (size_t)spec->in_size + (size_t)f - 1] = (uint8_t)v;
+            d->pixels[i * (size_t)d->in_size + (size_t)f - 1] = (uint8_t)v;
     }
     return 0;
 }
@@ -324,7 +343,7 @@ static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec
 int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_spec *spec, char *err,
                      size_t errlen) {
     memset(d, 0, sizeof *d);
-    d->in_size = spec->in_size;
+    d->in_size = spec->in_h * spec->in_w * spec->in_c;
     FILE *f = fopen(path, "r");
     if (!f)
         return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));

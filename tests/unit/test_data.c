@@ -25,7 +25,7 @@ enum { N = 5, ROWS = 2, COLS = 2, IN = ROWS * COLS, CLASSES = 3 };
 static const uint8_t pixels[N * IN] = {0, 255, 1,  2,  3,  4,  5,  6,  7,  8,
                                        9, 10,  11, 12, 13, 14, 15, 16, 17, 200};
 static const uint8_t labels[N] = {2, 0, 1, 1, 0};
-static const nn_data_spec spec = {IN, CLASSES, SIZE_MAX};
+static const nn_data_spec spec = {ROWS, COLS, 1, CLASSES, SIZE_MAX};
 
 typedef struct {
     char dir[64];   /* the test's temporary directory */
@@ -127,24 +127,33 @@ static void write_train_idx(const Fixture *f, const char *suffix) {
     write_labels(path_in(f, labs), LABELS, N, labels);
 }
 
-static int load(Fixture *f, nn_split split) {
-    return nn_data_load(&f->d, f->dir, split, &spec, f->err, sizeof f->err);
+static int load_as(Fixture *f, nn_split split, const nn_data_spec *s) {
+    return nn_data_load(&f->d, f->dir, split, s, f->err, sizeof f->err);
 }
 
-static void expect_error(Fixture *f, nn_split split, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int load(Fixture *f, nn_split split) {
+    return load_as(f, split, &spec);
+}
 
-/* Loading must fail with exactly this message (formatted like printf) */
-static void expect_error(Fixture *f, nn_split split, const char *fmt, ...) {
+static void expect_error_as(Fixture *f, nn_split split, const nn_data_spec *s, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+
+/* Loading for the model s must fail with exactly this message (formatted
+ * like printf) */
+static void expect_error_as(Fixture *f, nn_split split, const nn_data_spec *s, const char *fmt,
+                            ...) {
     char want[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(want, sizeof want, fmt, ap);
     va_end(ap);
-    assert_int_equal(load(f, split), -1);
+    assert_int_equal(load_as(f, split, s), -1);
     assert_string_equal(f->err, want);
     assert_null(f->d.pixels);
+    assert_null(f->d.labels);
 }
+
+#define expect_error(f, split, ...) expect_error_as(f, split, &spec, __VA_ARGS__)
 
 static void assert_all_examples(const nn_dataset *d, size_t n) {
     assert_int_equal(d->n, n);
@@ -173,7 +182,7 @@ static void idx_gzip_loads(void **state) {
 
 static void limit_keeps_the_first_examples(void **state) {
     Fixture *f = *state;
-    nn_data_spec two = {IN, CLASSES, 2};
+    nn_data_spec two = {ROWS, COLS, 1, CLASSES, 2};
     write_train_idx(f, ".gz");
     assert_int_equal(nn_data_load(&f->d, f->dir, NN_TRAIN, &two, f->err, sizeof f->err), 0);
     assert_all_examples(&f->d, 2);
@@ -301,12 +310,45 @@ static void more_data_than_the_header_says(void **state) {
                  path_in(f, "train-images-idx3-ubyte"));
 }
 
-static void image_size_differs_from_the_input(void **state) {
+/* An image input takes its own rows and columns only, though 4x1 or 1x4
+ * images have the four pixels a 2x2x1 input counts */
+static void image_shape_differs_from_the_input(void **state) {
     Fixture *f = *state;
     write_train_idx(f, "");
-    write_images(path_in(f, "train-images-idx3-ubyte"), IMAGES, N, 3, 3, sizeof pixels);
-    expect_error(f, NN_TRAIN, "%s: images are 3x3 = 9 values but the model's input has 4 values",
-                 path_in(f, "train-images-idx3-ubyte"));
+    const char *images = path_in(f, "train-images-idx3-ubyte");
+    write_images(images, IMAGES, N, 3, 3, sizeof pixels);
+    expect_error(f, NN_TRAIN, "%s: images are 3x3x1 but the model's input is 2x2x1", images);
+    write_images(images, IMAGES, N, 4, 1, sizeof pixels);
+    expect_error(f, NN_TRAIN, "%s: images are 4x1x1 but the model's input is 2x2x1", images);
+    write_images(images, IMAGES, N, 1, 4, sizeof pixels);
+    expect_error(f, NN_TRAIN, "%s: images are 1x4x1 but the model's input is 2x2x1", images);
+}
+
+/* IDX images have one channel */
+static void image_input_with_channels(void **state) {
+    Fixture *f = *state;
+    const nn_data_spec rgb = {ROWS, COLS, 3, CLASSES, SIZE_MAX};
+    write_train_idx(f, "");
+    expect_error_as(f, NN_TRAIN, &rgb, "%s: images are 2x2x1 but the model's input is 2x2x3",
+                    path_in(f, "train-images-idx3-ubyte"));
+}
+
+/* A flat input takes any rows x cols of its size, row after row */
+static void flat_input_takes_any_shape_of_its_size(void **state) {
+    Fixture *f = *state;
+    const nn_data_spec flat = {1, 1, IN, CLASSES, SIZE_MAX};
+    const uint32_t shapes[3][2] = {{ROWS, COLS}, {4, 1}, {1, 4}};
+    write_train_idx(f, "");
+    const char *images = path_in(f, "train-images-idx3-ubyte");
+    for (int i = 0; i < 3; i++) {
+        write_images(images, IMAGES, N, shapes[i][0], shapes[i][1], sizeof pixels);
+        assert_int_equal(load_as(f, NN_TRAIN, &flat), 0);
+        assert_all_examples(&f->d, N);
+        nn_data_free(&f->d);
+    }
+    write_images(images, IMAGES, N, 3, 3, sizeof pixels);
+    expect_error_as(f, NN_TRAIN, &flat,
+                    "%s: images are 3x3 = 9 values but the model's input has 4 values", images);
 }
 
 static void count_mismatch(void **state) {
@@ -388,7 +430,9 @@ int main(void) {
         T(truncated_gzip_stream),
         T(corrupt_gzip_stream),
         T(more_data_than_the_header_says),
-        T(image_size_differs_from_the_input),
+        T(image_shape_differs_from_the_input),
+        T(image_input_with_channels),
+        T(flat_input_takes_any_shape_of_its_size),
         T(count_mismatch),
         T(label_out_of_range),
         T(csv_wrong_field_count),
