@@ -114,6 +114,21 @@ static void write_labels(const char *path, uint32_t magic, uint32_t n, const uin
     write_bytes(path, b, len + n);
 }
 
+/* Appends len bytes as they are, or as one more gzip member with gz */
+static void append_bytes(const char *path, const void *bytes, size_t len, int gz) {
+    if (gz) {
+        gzFile g = gzopen(path, "ab");
+        assert_non_null(g);
+        assert_int_equal(gzwrite(g, bytes, (unsigned)len), (int)len);
+        assert_int_equal(gzclose(g), Z_OK);
+    } else {
+        FILE *fp = fopen(path, "ab");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(bytes, 1, len, fp), len);
+        assert_int_equal(fclose(fp), 0);
+    }
+}
+
 static void write_text(const char *path, const char *text) {
     write_bytes(path, text, strlen(text));
 }
@@ -252,10 +267,33 @@ static void missing_labels_file(void **state) {
 static void wrong_magic(void **state) {
     Fixture *f = *state;
     write_train_idx(f, "");
+    write_images(path_in(f, "train-images-idx3-ubyte"), 0x50350a32, N, ROWS, COLS, sizeof pixels);
+    expect_error(f, NN_TRAIN,
+                 "%s: wrong magic number 0x50350a32: not an IDX images file (expected 0x00000803)",
+                 path_in(f, "train-images-idx3-ubyte"));
+}
+
+static void wrong_data_type(void **state) {
+    Fixture *f = *state;
+    write_train_idx(f, "");
+    write_images(path_in(f, "train-images-idx3-ubyte"), 0x00000d03, N, ROWS, COLS, sizeof pixels);
+    expect_error(f, NN_TRAIN,
+                 "%s: IDX data type 0x0d (floats) is not supported: expected unsigned bytes (0x08)",
+                 path_in(f, "train-images-idx3-ubyte"));
+}
+
+/* The magic's last byte counts the dimensions: each file in the other's place */
+static void wrong_dimension_count(void **state) {
+    Fixture *f = *state;
+    write_train_idx(f, "");
     write_images(path_in(f, "train-images-idx3-ubyte"), LABELS, N, ROWS, COLS, sizeof pixels);
     expect_error(f, NN_TRAIN,
-                 "%s: wrong magic number 0x00000801: not an IDX images file (expected 0x00000803)",
+                 "%s: not an IDX images file: 1 dimension, expected 3 (count, rows, columns)",
                  path_in(f, "train-images-idx3-ubyte"));
+    write_train_idx(f, "");
+    write_images(path_in(f, "train-labels-idx1-ubyte"), IMAGES, N, ROWS, COLS, sizeof pixels);
+    expect_error(f, NN_TRAIN, "%s: not an IDX labels file: 3 dimensions, expected 1 (count)",
+                 path_in(f, "train-labels-idx1-ubyte"));
 }
 
 static void truncated_images(void **state) {
@@ -308,6 +346,30 @@ static void more_data_than_the_header_says(void **state) {
     write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N - 1, labels);
     expect_error(f, NN_TRAIN, "%s: corrupt: more data than the header announces",
                  path_in(f, "train-images-idx3-ubyte"));
+}
+
+/* gzip allows members one after another; the images come in three */
+static void idx_multi_member_gzip_loads(void **state) {
+    Fixture *f = *state;
+    write_train_idx(f, ".gz");
+    const char *images = path_in(f, "train-images-idx3-ubyte.gz");
+    write_images(images, IMAGES, N, ROWS, COLS, 7);
+    append_bytes(images, pixels + 7, 0, 1);
+    append_bytes(images, pixels + 7, sizeof pixels - 7, 1);
+    assert_int_equal(load(f, NN_TRAIN), 0);
+    assert_all_examples(&f->d, N);
+}
+
+/* Bytes after the last gzip member are neither a member nor nothing */
+static void data_after_the_gzip_stream(void **state) {
+    Fixture *f = *state;
+    write_train_idx(f, ".gz");
+    const char *labs = path_in(f, "train-labels-idx1-ubyte.gz");
+    append_bytes(labs, "\0", 1, 0);
+    expect_error(f, NN_TRAIN, "%s: corrupt: data after the end of the gzip stream", labs);
+    write_train_idx(f, ".gz");
+    append_bytes(labs, "junk after the stream", 21, 0);
+    expect_error(f, NN_TRAIN, "%s: corrupt: data after the end of the gzip stream", labs);
 }
 
 /* An image input takes its own rows and columns only, though 4x1 or 1x4
@@ -425,11 +487,15 @@ int main(void) {
         T(no_data_set),
         T(missing_labels_file),
         T(wrong_magic),
+        T(wrong_data_type),
+        T(wrong_dimension_count),
         T(truncated_images),
         T(truncated_header),
         T(truncated_gzip_stream),
         T(corrupt_gzip_stream),
         T(more_data_than_the_header_says),
+        T(idx_multi_member_gzip_loads),
+        T(data_after_the_gzip_stream),
         T(image_shape_differs_from_the_input),
         T(image_input_with_channels),
         T(flat_input_takes_any_shape_of_its_size),
