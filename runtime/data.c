@@ -201,42 +201,38 @@ static int read_idx_header(Idx *s, const char *what, int n_dims, uint32_t *dims,
     return 0;
 }
 
-/* Reads exactly n bytes */
-static int read_exact(Idx *s, void *buf, size_t n, const char *what, char *err, size_t errlen) {
-    size_t got;
-    if (idx_read(s, buf, n, &got, err, errlen))
-        return -1;
-    return got < n ? truncated(s, n, got, what, err, errlen) : 0;
-}
-
-/* Allocates d for n examples of in_size bytes */
-static int alloc_examples(nn_dataset *d, size_t n, int in_size, const char *path, char *err,
-                          size_t errlen) {
-    d->n = n;
-    d->in_size = in_size;
-    d->pixels = n <= SIZE_MAX / (size_t)in_size ? malloc(n * (size_t)in_size) : NULL;
-    d->labels = malloc(n * sizeof *d->labels);
-    if (!d->pixels || !d->labels)
-        return nn_fail(err, errlen, "%s: out of memory for %zu examples of %d values", path, n,
-                    in_size);
-    return 0;
-}
-
-/* Reads d->n label bytes into the int labels, checking their range */
-static int read_labels(nn_dataset *d, Idx *s, int out_size, char *err, size_t errlen) {
-    uint8_t buf[4096];
-    for (size_t i = 0; i < d->n; i += sizeof buf) {
-        size_t k = d->n - i < sizeof buf ? d->n - i : sizeof buf;
-        if (read_exact(s, buf, k, "labels", err, errlen))
-            return -1;
-        for (size_t j = 0; j < k; j++) {
-            if (buf[j] >= out_size)
-                return nn_fail(err, errlen,
-                            "%s: label %d of example %zu is out of range for %d classes (0..%d)",
-                            s->path, buf[j], i + j + 1, out_size, out_size - 1);
-            d->labels[i + j] = buf[j];
+/* Reads the next `total` bytes of s, keeping the first `keep` of them in
+ * *buf. The buffer grows as the data arrives, so a header that promises
+ * more than the file holds (a small .gz can promise anything) costs no
+ * more memory than the data that is there. Bytes past `keep` (--limit)
+ * are read and dropped: the count is checked all the same. */
+static int read_data(Idx *s, uint8_t **buf, size_t keep, size_t total, const char *what,
+                     char *err, size_t errlen) {
+    uint8_t drop[1 << 14];
+    size_t got = 0, cap = 0;
+    while (got < total) {
+        if (got < keep && got == cap) {
+            size_t new_cap = cap < (1u << 20) ? 1u << 20 : 2 * cap;
+            new_cap = new_cap < keep ? new_cap : keep;
+            uint8_t *p = realloc(*buf, new_cap);
+            if (!p)
+                return nn_fail(err, errlen, "%s: out of memory for %zu bytes of %s", s->path,
+                               new_cap, what);
+            *buf = p;
+            cap = new_cap;
         }
+        uint8_t *to = got < keep ? *buf + got : drop;
+        size_t room = got < keep ? cap - got : total - got;
+        room = got < keep || room < sizeof drop ? room : sizeof drop;
+        size_t k;
+        if (idx_read(s, to, room, &k, err, errlen))
+            return -1;
+        got += k;
+        if (k < room)
+            break;
     }
+    if (got < total)
+        return truncated(s, total, got, what, err, errlen);
     return 0;
 }
 
@@ -261,7 +257,24 @@ static int check_shape(const char *path, uint32_t rows, uint32_t cols, const nn_
     return 0;
 }
 
-/* Checks both headers against each other and the model, then reads */
+/* The first n of the count labels in lab, all of which must be classes */
+static int take_labels(nn_dataset *d, const uint8_t *lab, size_t n, size_t count,
+                       const char *path, int out_size, char *err, size_t errlen) {
+    for (size_t i = 0; i < count; i++)
+        if (lab[i] >= out_size)
+            return nn_fail(err, errlen,
+                           "%s: label %d of example %zu is out of range for %d classes (0..%d)",
+                           path, lab[i], i + 1, out_size, out_size - 1);
+    d->labels = malloc(n * sizeof *d->labels);
+    if (!d->labels)
+        return nn_fail(err, errlen, "%s: out of memory for %zu labels", path, n);
+    for (size_t i = 0; i < n; i++)
+        d->labels[i] = lab[i];
+    return 0;
+}
+
+/* Checks both headers against each other and the model, then reads the
+ * images whole (so by the labels, the count is known to be real) */
 static int load_idx_files(nn_dataset *d, Idx *fi, Idx *fl, const nn_data_spec *spec, char *err,
                           size_t errlen) {
     /* Zeroed only for gcc -O3, which cannot see read_idx_header fill them */
@@ -277,15 +290,16 @@ static int load_idx_files(nn_dataset *d, Idx *fi, Idx *fl, const nn_data_spec *s
         return nn_fail(err, errlen, "%s: no images", fi->path);
     size_t size = (size_t)di[1] * di[2]; /* the model's input size, after check_shape */
     size_t n = di[0] < spec->limit ? di[0] : spec->limit;
-    if (alloc_examples(d, n, (int)size, fi->path, err, errlen) ||
-        read_exact(fi, d->pixels, n * size, "pixels", err, errlen) ||
-        read_labels(d, fl, spec->out_size, err, errlen))
-        return -1;
-    if (n < di[0]) /* --limit: the rest is deliberately left unread */
-        return 0;
-    if (check_end(fi, err, errlen) || check_end(fl, err, errlen))
-        return -1;
-    return 0;
+    uint8_t *lab = NULL;
+    d->n = n;
+    d->in_size = (int)size;
+    int rc = read_data(fi, &d->pixels, n * size, di[0] * size, "pixels", err, errlen) ||
+             check_end(fi, err, errlen) ||
+             read_data(fl, &lab, dl[0], dl[0], "labels", err, errlen) ||
+             check_end(fl, err, errlen) ||
+             take_labels(d, lab, n, dl[0], fl->path, spec->out_size, err, errlen);
+    free(lab);
+    return rc ? -1 : 0;
 }
 
 int nn_data_load_idx(nn_dataset *d, const char *images_path, const char *labels_path,

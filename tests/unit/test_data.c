@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -106,12 +107,14 @@ static void write_images(const char *path, uint32_t magic, uint32_t n, uint32_t 
     write_bytes(path, b, len + n_bytes);
 }
 
-static void write_labels(const char *path, uint32_t magic, uint32_t n, const uint8_t *lab) {
+/* An IDX labels file with header (magic, n) and the first n_bytes of lab */
+static void write_labels(const char *path, uint32_t magic, uint32_t n, const uint8_t *lab,
+                         size_t n_bytes) {
     uint8_t b[8 + 16];
     size_t len = put_be32(b, magic);
     len += put_be32(b + len, n);
-    memcpy(b + len, lab, n);
-    write_bytes(path, b, len + n);
+    memcpy(b + len, lab, n_bytes);
+    write_bytes(path, b, len + n_bytes);
 }
 
 /* Appends len bytes as they are, or as one more gzip member with gz */
@@ -139,7 +142,7 @@ static void write_train_idx(const Fixture *f, const char *suffix) {
     snprintf(images, sizeof images, "train-images-idx3-ubyte%s", suffix);
     snprintf(labs, sizeof labs, "train-labels-idx1-ubyte%s", suffix);
     write_images(path_in(f, images), IMAGES, N, ROWS, COLS, sizeof pixels);
-    write_labels(path_in(f, labs), LABELS, N, labels);
+    write_labels(path_in(f, labs), LABELS, N, labels, N);
 }
 
 static int load_as(Fixture *f, nn_split split, const nn_data_spec *s) {
@@ -190,7 +193,7 @@ static void idx_plain_loads(void **state) {
 static void idx_gzip_loads(void **state) {
     Fixture *f = *state;
     write_images(path_in(f, "t10k-images-idx3-ubyte.gz"), IMAGES, N, ROWS, COLS, sizeof pixels);
-    write_labels(path_in(f, "t10k-labels-idx1-ubyte.gz"), LABELS, N, labels);
+    write_labels(path_in(f, "t10k-labels-idx1-ubyte.gz"), LABELS, N, labels, N);
     assert_int_equal(load(f, NN_TEST), 0);
     assert_all_examples(&f->d, N);
 }
@@ -343,7 +346,7 @@ static void more_data_than_the_header_says(void **state) {
     Fixture *f = *state;
     write_train_idx(f, "");
     write_images(path_in(f, "train-images-idx3-ubyte"), IMAGES, N - 1, ROWS, COLS, sizeof pixels);
-    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N - 1, labels);
+    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N - 1, labels, N - 1);
     expect_error(f, NN_TRAIN, "%s: corrupt: more data than the header announces",
                  path_in(f, "train-images-idx3-ubyte"));
 }
@@ -370,6 +373,71 @@ static void data_after_the_gzip_stream(void **state) {
     write_train_idx(f, ".gz");
     append_bytes(labs, "junk after the stream", 21, 0);
     expect_error(f, NN_TRAIN, "%s: corrupt: data after the end of the gzip stream", labs);
+}
+
+/* A header may claim any count: what is there decides, what it claims is
+ * never allocated (here 16 GiB of pixels in a file of 20 bytes) */
+static void count_beyond_the_data(Fixture *f, const char *suffix) {
+    const nn_data_spec two = {ROWS, COLS, 1, CLASSES, 2};
+    char images[1024], labs[1024];
+    snprintf(images, sizeof images, "%s/train-images-idx3-ubyte%s", f->dir, suffix);
+    snprintf(labs, sizeof labs, "%s/train-labels-idx1-ubyte%s", f->dir, suffix);
+    write_images(images, IMAGES, 0xffffffffu, ROWS, COLS, sizeof pixels);
+    write_labels(labs, LABELS, 0xffffffffu, labels, N);
+    /* the address space is capped while it loads: a loader that allocated
+     * the count would fail with "out of memory" */
+    struct rlimit saved, cap;
+    assert_int_equal(getrlimit(RLIMIT_AS, &saved), 0);
+    long pages = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    assert_non_null(statm);
+    assert_int_equal(fscanf(statm, "%ld", &pages), 1);
+    fclose(statm);
+    cap = saved;
+    cap.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)256 << 20);
+    assert_int_equal(setrlimit(RLIMIT_AS, &cap), 0);
+    int rc = load(f, NN_TRAIN);
+    assert_int_equal(setrlimit(RLIMIT_AS, &saved), 0);
+    assert_int_equal(rc, -1);
+    char want[2048];
+    snprintf(want, sizeof want, "%s: truncated: expected 17179869180 bytes of pixels, got 20",
+             images);
+    assert_string_equal(f->err, want);
+    /* --limit keeps two examples but checks the count all the same */
+    expect_error_as(f, NN_TRAIN, &two, "%s", want);
+    write_images(images, IMAGES, N + 1, ROWS, COLS, sizeof pixels);
+    write_labels(labs, LABELS, N + 1, labels, N);
+    expect_error_as(f, NN_TRAIN, &two, "%s: truncated: expected 24 bytes of pixels, got 20",
+                    images);
+}
+
+static void count_beyond_the_data_plain(void **state) {
+    count_beyond_the_data(*state, "");
+}
+
+static void count_beyond_the_data_gzip(void **state) {
+    count_beyond_the_data(*state, ".gz");
+}
+
+/* Under --limit the rest of both files is read and checked too */
+static void limit_checks_the_whole_files(void **state) {
+    Fixture *f = *state;
+    const nn_data_spec two = {ROWS, COLS, 1, CLASSES, 2};
+    const uint8_t bad[N] = {0, 1, 2, 0, 3};
+    write_train_idx(f, ".gz");
+    write_images(path_in(f, "train-images-idx3-ubyte.gz"), IMAGES, N - 1, ROWS, COLS,
+                 sizeof pixels);
+    write_labels(path_in(f, "train-labels-idx1-ubyte.gz"), LABELS, N - 1, labels, N - 1);
+    expect_error_as(f, NN_TRAIN, &two, "%s: corrupt: more data than the header announces",
+                    path_in(f, "train-images-idx3-ubyte.gz"));
+    write_train_idx(f, ".gz");
+    write_labels(path_in(f, "train-labels-idx1-ubyte.gz"), LABELS, N, labels, N - 1);
+    expect_error_as(f, NN_TRAIN, &two, "%s: truncated: expected 5 bytes of labels, got 4",
+                    path_in(f, "train-labels-idx1-ubyte.gz"));
+    write_labels(path_in(f, "train-labels-idx1-ubyte.gz"), LABELS, N, bad, N);
+    expect_error_as(f, NN_TRAIN, &two,
+                    "%s: label 3 of example 5 is out of range for 3 classes (0..2)",
+                    path_in(f, "train-labels-idx1-ubyte.gz"));
 }
 
 /* An image input takes its own rows and columns only, though 4x1 or 1x4
@@ -416,7 +484,7 @@ static void flat_input_takes_any_shape_of_its_size(void **state) {
 static void count_mismatch(void **state) {
     Fixture *f = *state;
     write_train_idx(f, "");
-    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N - 1, labels);
+    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N - 1, labels, N - 1);
     expect_error(f, NN_TRAIN, "%s has 5 images but %s has 4 labels",
                  path_in(f, "train-images-idx3-ubyte"), path_in(f, "train-labels-idx1-ubyte"));
 }
@@ -425,7 +493,7 @@ static void label_out_of_range(void **state) {
     Fixture *f = *state;
     const uint8_t bad[N] = {0, 1, 2, 3, 0};
     write_train_idx(f, "");
-    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N, bad);
+    write_labels(path_in(f, "train-labels-idx1-ubyte"), LABELS, N, bad, N);
     expect_error(f, NN_TRAIN, "%s: label 3 of example 4 is out of range for 3 classes (0..2)",
                  path_in(f, "train-labels-idx1-ubyte"));
 }
@@ -496,6 +564,9 @@ int main(void) {
         T(more_data_than_the_header_says),
         T(idx_multi_member_gzip_loads),
         T(data_after_the_gzip_stream),
+        T(count_beyond_the_data_plain),
+        T(count_beyond_the_data_gzip),
+        T(limit_checks_the_whole_files),
         T(image_shape_differs_from_the_input),
         T(image_input_with_channels),
         T(flat_input_takes_any_shape_of_its_size),
