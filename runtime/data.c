@@ -342,9 +342,45 @@ static size_t count_fields(const char *line) {
     return n;
 }
 
-static void chomp(char *line, ssize_t len) {
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        line[--len] = '\0';
+/* The longest line read_csv takes: 1 MiB, or 64 times an example's
+ * longest plain line (in_size + 1 fields of three digits and a comma) if
+ * that is more. Without a cap, a file without line breaks (a binary file,
+ * the wrong file) would be read into memory whole as one line. */
+static size_t max_line(int in_size) {
+    size_t longest = 4 * ((size_t)in_size + 1);
+    return 64 * longest > (1u << 20) ? 64 * longest : 1u << 20;
+}
+
+enum { LINE_END = 0, LINE_OK = 1, LINE_TOO_LONG = -1, LINE_NO_MEMORY = -2 };
+
+/* Reads one line into *line (growing it to at most max + 1 bytes), without
+ * its line end (\n or \r\n), and its length into *len */
+static int read_line(FILE *f, char **line, size_t *cap, size_t max, size_t *len) {
+    size_t n = 0;
+    int c;
+    if (!*line && !(*line = malloc(*cap = 4096)))
+        return LINE_NO_MEMORY;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (n == max)
+            return LINE_TOO_LONG;
+        if (n + 1 >= *cap) { /* room for c and the final '\0' */
+            size_t new_cap = 2 * *cap;
+            new_cap = new_cap < max + 1 ? new_cap : max + 1;
+            char *p = realloc(*line, new_cap);
+            if (!p)
+                return LINE_NO_MEMORY;
+            *line = p;
+            *cap = new_cap;
+        }
+        (*line)[n++] = (char)c;
+    }
+    if (c == EOF && n == 0)
+        return LINE_END;
+    if (n > 0 && (*line)[n - 1] == '\r')
+        n--;
+    (*line)[n] = '\0';
+    *len = n;
+    return LINE_OK;
 }
 
 static int is_blank(const char *s) {
@@ -417,13 +453,22 @@ static void shrink_examples(nn_dataset *d) {
 static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec *spec, char *err,
                     size_t errlen) {
     char *line = NULL;
-    size_t line_cap = 0, cap = 0;
-    ssize_t len;
+    size_t line_cap = 0, cap = 0, len, max = max_line(d->in_size);
     long lineno = 0;
-    int rc = 0;
-    while (rc == 0 && d->n < spec->limit && (len = getline(&line, &line_cap, f)) != -1) {
+    int rc = 0, got;
+    while (rc == 0 && d->n < spec->limit &&
+           (got = read_line(f, &line, &line_cap, max, &len)) != LINE_END) {
         lineno++;
-        chomp(line, len);
+        if (got == LINE_TOO_LONG) {
+            rc = nn_fail(err, errlen,
+                         "%s:%ld: line longer than %zu bytes: not one example of %d pixel values",
+                         path, lineno, max, d->in_size);
+            break;
+        }
+        if (got == LINE_NO_MEMORY) {
+            rc = nn_fail(err, errlen, "%s:%ld: out of memory for the line", path, lineno);
+            break;
+        }
         const char *p = line;
         long first;
         if (is_blank(line) || (lineno == 1 && parse_field(&p, &first)))

@@ -543,6 +543,49 @@ static void csv_without_examples(void **state) {
     expect_error(f, NN_TRAIN, "%s: no examples", path_in(f, "train.csv"));
 }
 
+/* A CSV of a header and `example` padded with spaces to len bytes */
+static void write_long_line(const char *path, const char *example, size_t len) {
+    char *text = malloc(len + 16);
+    assert_non_null(text);
+    size_t n = (size_t)sprintf(text, "label,pixels\n%s", example);
+    memset(text + n, ' ', len + 13 - n);
+    strcpy(text + len + 13, "\n");
+    write_text(path, text);
+    free(text);
+}
+
+/* A line may be as long as 1 MiB, not one byte longer */
+static void csv_line_too_long(void **state) {
+    Fixture *f = *state;
+    const char *csv = path_in(f, "train.csv");
+    write_long_line(csv, "1,2,3,4,5", 1 << 20);
+    assert_int_equal(load(f, NN_TRAIN), 0);
+    assert_int_equal(f->d.n, 1);
+    nn_data_free(&f->d);
+    write_long_line(csv, "1,2,3,4,5", (1 << 20) + 1);
+    expect_error(f, NN_TRAIN,
+                 "%s:2: line longer than 1048576 bytes: not one example of 4 pixel values", csv);
+}
+
+/* or 64 times 4 bytes a field, for inputs where that is more */
+static void csv_long_line_of_a_large_input(void **state) {
+    Fixture *f = *state;
+    enum { BIG = 5000, MAX = 64 * 4 * (BIG + 1) }; /* 1280256 */
+    const nn_data_spec big = {1, 1, BIG, CLASSES, SIZE_MAX};
+    const char *csv = path_in(f, "train.csv");
+    char example[2 * BIG + 2] = "1";
+    for (int i = 0; i < BIG; i++)
+        strcat(example + 2 * i, ",0");
+    write_long_line(csv, example, MAX);
+    assert_int_equal(load_as(f, NN_TRAIN, &big), 0);
+    assert_int_equal(f->d.n, 1);
+    nn_data_free(&f->d);
+    write_long_line(csv, example, MAX + 1);
+    expect_error_as(f, NN_TRAIN, &big,
+                    "%s:2: line longer than 1280256 bytes: not one example of 5000 pixel values",
+                    csv);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -578,6 +621,8 @@ int main(void) {
         T(csv_pixel_out_of_range),
         T(csv_label_out_of_range),
         T(csv_without_examples),
+        T(csv_line_too_long),
+        T(csv_long_line_of_a_large_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
