@@ -469,6 +469,13 @@ static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec
             rc = nn_fail(err, errlen, "%s:%ld: out of memory for the line", path, lineno);
             break;
         }
+        /* the fields are parsed as a C string: what follows a NUL would go unseen */
+        const char *nul = memchr(line, '\0', len);
+        if (nul) {
+            rc = nn_fail(err, errlen, "%s:%ld: NUL byte at column %zu", path, lineno,
+                         (size_t)(nul - line) + 1);
+            break;
+        }
         const char *p = line;
         long first;
         if (is_blank(line) || (lineno == 1 && parse_field(&p, &first)))

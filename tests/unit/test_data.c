@@ -543,6 +543,13 @@ static void csv_without_examples(void **state) {
     expect_error(f, NN_TRAIN, "%s: no examples", path_in(f, "train.csv"));
 }
 
+/* "1,2,3,4,5" would parse, and hide the rest of the line */
+static void csv_nul_byte(void **state) {
+    Fixture *f = *state;
+    write_bytes(path_in(f, "train.csv"), "0,1,2,3,4\n1,2,3,4,5\0,6\n", 23);
+    expect_error(f, NN_TRAIN, "%s:2: NUL byte at column 10", path_in(f, "train.csv"));
+}
+
 /* A CSV of a header and `example` padded with spaces to len bytes */
 static void write_long_line(const char *path, const char *example, size_t len) {
     char *text = malloc(len + 16);
@@ -621,6 +628,7 @@ int main(void) {
         T(csv_pixel_out_of_range),
         T(csv_label_out_of_range),
         T(csv_without_examples),
+        T(csv_nul_byte),
         T(csv_line_too_long),
         T(csv_long_line_of_a_large_input),
     };
