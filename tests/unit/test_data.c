@@ -419,6 +419,36 @@ static void count_beyond_the_data_gzip(void **state) {
     count_beyond_the_data(*state, ".gz");
 }
 
+/* Pixels past the loader's first 1 MiB buffer, whole and under --limit */
+static void idx_larger_than_the_first_buffer(void **state) {
+    Fixture *f = *state;
+    enum { MANY = 600000, KEEP = 400000 }; /* 2.4 MB of pixels, 1.6 MB kept */
+    uint8_t *images = malloc(16 + (size_t)MANY * IN), *labs = malloc(8 + MANY);
+    assert_non_null(images);
+    assert_non_null(labs);
+    put_be32(images, IMAGES), put_be32(images + 4, MANY);
+    put_be32(images + 8, ROWS), put_be32(images + 12, COLS);
+    put_be32(labs, LABELS), put_be32(labs + 4, MANY);
+    for (size_t i = 0; i < (size_t)MANY * IN; i++)
+        images[16 + i] = (uint8_t)(i * 7 % 251);
+    for (size_t i = 0; i < MANY; i++)
+        labs[8 + i] = (uint8_t)(i % CLASSES);
+    write_bytes(path_in(f, "t10k-images-idx3-ubyte.gz"), images, 16 + (size_t)MANY * IN);
+    write_bytes(path_in(f, "t10k-labels-idx1-ubyte.gz"), labs, 8 + MANY);
+    const nn_data_spec keep = {ROWS, COLS, 1, CLASSES, KEEP};
+    const size_t n[2] = {MANY, KEEP};
+    for (int limited = 0; limited < 2; limited++) {
+        assert_int_equal(load_as(f, NN_TEST, limited ? &keep : &spec), 0);
+        assert_int_equal(f->d.n, n[limited]);
+        assert_memory_equal(f->d.pixels, images + 16, n[limited] * IN);
+        for (size_t i = 0; i < n[limited]; i++)
+            assert_int_equal(f->d.labels[i], labs[8 + i]);
+        nn_data_free(&f->d);
+    }
+    free(images);
+    free(labs);
+}
+
 /* Under --limit the rest of both files is read and checked too */
 static void limit_checks_the_whole_files(void **state) {
     Fixture *f = *state;
@@ -616,6 +646,7 @@ int main(void) {
         T(data_after_the_gzip_stream),
         T(count_beyond_the_data_plain),
         T(count_beyond_the_data_gzip),
+        T(idx_larger_than_the_first_buffer),
         T(limit_checks_the_whole_files),
         T(image_shape_differs_from_the_input),
         T(image_input_with_channels),
