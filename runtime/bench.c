@@ -178,7 +178,7 @@ int nn_bench(int argc, char **argv, const nn_model_desc *m) {
     nn_set_threads(o.threads);
     nn_dataset train = {0}, test = {0};
     char err[1024];
-    nn_data_spec spec = {m->in_size, m->out_size, SIZE_MAX};
+    nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, SIZE_MAX};
     if (nn_data_load(&train, o.data, NN_TRAIN, &spec, err, sizeof err) ||
         nn_data_load(&test, o.data, NN_TEST, &spec, err, sizeof err)) {
         fprintf(stderr, "%s: error: %s\n", m->name, err);

@@ -26,9 +26,9 @@ typedef enum { NN_TRAIN, NN_TEST } nn_split;
 
 /* What the model expects of the data, and how much of it to keep */
 typedef struct {
-    int in_size;  /* values per example (the model's input size) */
-    int out_size; /* classes: labels must be 0 .. out_size-1 */
-    size_t limit; /* keep the first `limit` examples only (SIZE_MAX: all) */
+    int in_h, in_w, in_c; /* the model's input shape (1x1xN: a flat input of N values) */
+    int out_size;         /* classes: labels must be 0 .. out_size-1 */
+    size_t limit;         /* keep the first `limit` examples only (SIZE_MAX: all) */
 } nn_data_spec;
 
 /* Loads one split of the data set in dir, which holds either the IDX files

@@ -353,7 +353,7 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
 static int load_split(const nn_model_desc *m, const char *dir, nn_split split, size_t limit,
                       nn_dataset *d) {
     char err[ERR_LEN];
-    nn_data_spec spec = {m->in_size, m->out_size, limit};
+    nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, limit};
     if (nn_data_load(d, dir, split, &spec, err, sizeof err))
         return error(m, "%s", err);
     return 0;
