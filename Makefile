@@ -147,7 +147,7 @@ $(B)/fuzz/obj/%.o: %.c $(wildcard compiler/*.h runtime/*.h) $(B)/grammar/parser.
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -std=c11 $(BLAS_CFLAGS) -Icompiler -Iruntime -I$(B)/grammar -c -o $@ $<
 
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJ)
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer -std=c11 $(BLAS_CFLAGS) \
 	    -Icompiler -Iruntime -I$(B)/grammar -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS_RT)
 

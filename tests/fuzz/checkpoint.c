@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "checkpoint.h"
+#include "tmpdir.h"
 
 static const nn_model_desc toy = {
     .name = "toy", .fingerprint = 0x0123456789abcdefull, .n_param = 6, .n_state = 2};
@@ -37,16 +37,9 @@ static void try_load(const char *path, const uint8_t *b, size_t n) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char path[64];
-    if (!path[0]) {
-        /* /dev/shm: a file in memory, where there is one */
-        snprintf(path, sizeof path, "%s/nnc-fuzz-checkpoint-XXXXXX",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        int fd = mkstemp(path);
-        if (fd < 0)
-            abort();
-        close(fd);
-    }
+    static char path[128];
+    if (!path[0])
+        snprintf(path, sizeof path, "%s/input.ckpt", fuzz_dir("checkpoint"));
     try_load(path, data, size);
     if (size < 4)
         return 0;
