@@ -88,6 +88,15 @@ static bool has_params(const Op *op) {
     return op->n_w > 0;
 }
 
+#define FNV_BASIS UINT64_C(0xcbf29ce484222325)
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
 // ------------------------------------------------------------ layout
 
 static void emit_layout(Emit *e) {
@@ -130,8 +139,12 @@ static void emit_layout(Emit *e) {
 
 static void emit_init(Emit *e) {
     const Model *m = e->m;
-    out(e, "/* Parameter initialisation: each layer draws from its own stream, so adding a\n"
-           " * layer leaves the others' initial values unchanged. */\n");
+    out(e, "/* Parameter initialisation, a pure function of the seed. Each layer with random\n"
+           " * weights draws from its own stream, keyed by the seed and the layer's default\n"
+           " * name (dense, dense_1, conv2d, ...; see --summary), not by its position: adding\n"
+           " * or removing a dropout, activation or flatten leaves every initial value as\n"
+           " * it was, while adding a dense layer renames, and so redraws, the dense layers\n"
+           " * after it. */\n");
     out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
     if (!m->n_state)
         out(e, "    (void)state;\n");
@@ -160,7 +173,9 @@ static void emit_init(Emit *e) {
         long fan_in = op->kind == OP_DENSE ? (long)shape_size(op->in)
                                            : (long)op->kernel * op->kernel * op->in.c;
         long fan_out = op->kind == OP_DENSE ? op->units : (long)op->kernel * op->kernel * op->units;
-        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, %d));\n", L);
+        /* The name, not op->index: the index counts layers without parameters. */
+        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, UINT64_C(0x%016llx))); /* \"%s\" */\n",
+            (unsigned long long)fnv1a(FNV_BASIS, op->name), op->name);
         switch (op->init) {
         case INIT_GLOROT:
             out(e, "        nn_init_glorot_uniform(param + P_L%d_W, %zu, %ld, %ld, &r);\n", L,
@@ -616,18 +631,10 @@ static void emit_c(Emit *e, const char *h_name) {
 
 // ------------------------------------------------------------ fingerprint
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 /* FNV-1a over a canonical description of everything that gives the
  * parameters and state their meaning; a checkpoint must match it. */
 uint64_t model_fingerprint(const Model *m) {
-    uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325),
+    uint64_t h = fnv1a(FNV_BASIS,
                        arena_printf("in %d %d %d %d;", m->input.rank, m->input.h, m->input.w,
                                     m->input.c));
     for (int i = 0; i < m->n_ops; i++) {

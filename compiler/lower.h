@@ -93,6 +93,7 @@ struct Ctx {
     bool order_reported;    /* a layer before 'input' was reported */
     const Stmt *loss;       /* the 'loss' statement, if any */
     bool oversized;         /* a tensor was too large: the totals would only repeat it */
+    int n_of_kind[N_OP_KINDS]; /* layers of each kind so far: Keras numbers them */
 };
 
 // ------------------------------------------------------------ bind.c

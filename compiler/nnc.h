@@ -126,10 +126,13 @@ typedef enum {
     OP_DROPOUT,
     OP_ACT,       /* an activation written as its own statement */
 } OpKind;
+enum { N_OP_KINDS = OP_ACT + 1 };
 
 typedef struct {
     OpKind kind;
     int index;          /* 1-based position among the ops: names L1, L2, ... */
+    const char *name;   /* Keras' default name, as --summary prints it (dense, dense_1):
+                         * the layer's identity, which keys its init stream */
     const Stmt *stmt;   /* where it came from: location, source line for comments */
     Shape in, out;
     ActKind act;        /* dense/conv2d fused activation, or OP_ACT's */
@@ -209,6 +212,8 @@ size_t optimizer_state_floats(const Train *t, size_t n);
 /* Keras-like summary: layers, output shapes, parameter counts, totals, and
  * the memory training needs at the model's batch size. */
 char *format_summary(const Model *m);
+/* The name Keras gives the nth (0-based) layer of a kind: dense, dense_1, ... */
+const char *keras_name(OpKind kind, int nth);
 
 // ------------------------------------------------------------ emit.c
 
