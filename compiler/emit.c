@@ -5,18 +5,15 @@
  * public symbols, for programs that embed the inference function).
  * Every size is a constant in the output except the batch size B. Each block
  * starts with a comment quoting the .model line it comes from. Both files are
- * built in memory and then written through temporary files renamed into
- * place, so a failure never leaves a half-written file.
+ * built in memory, then written by write_files (output.c): both or neither.
  *
  * The generated code is a schedule of runtime kernel calls over one flat
  * parameter buffer and one workspace whose layout plan.c decides.
  */
 #include "nnc.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct {
     FILE *out;
@@ -660,22 +657,6 @@ static char *render(Emit *e, void (*body)(Emit *, const char *), const char *arg
     return buf;
 }
 
-/* Writes data to a temporary file beside path; returns its name or NULL. */
-static char *write_temp(const char *path, const char *data, size_t len) {
-    char *tmp = arena_printf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return NULL;
-    FILE *f = fdopen(fd, "w");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
-    if (!ok) {
-        unlink(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
 static const char *basename_of(const char *path) {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
@@ -704,20 +685,19 @@ int emit_model(const Model *written, const char *c_path, const char *h_path) {
             e.first_trained = i;
 
     const char *h_name = basename_of(h_path);
-    size_t c_len, h_len;
-    char *c_text = render(&e, emit_c, h_name, &c_len);
-    char *h_text = render(&e, emit_header, header_guard(h_name), &h_len);
-    char *c_tmp = c_text ? write_temp(c_path, c_text, c_len) : NULL;
-    char *h_tmp = h_text ? write_temp(h_path, h_text, h_len) : NULL;
+    OutFile files[2] = {{.path = c_path}, {.path = h_path}};
+    char *c_text = render(&e, emit_c, h_name, &files[0].len);
+    char *h_text = render(&e, emit_header, header_guard(h_name), &files[1].len);
+    files[0].data = c_text;
+    files[1].data = h_text;
+    int status = 0;
+    if (!c_text || !h_text) {
+        fprintf(stderr, "nnc: error: cannot write '%s': out of memory\n", c_text ? h_path : c_path);
+        status = -1;
+    } else {
+        status = write_files(files, 2);
+    }
     free(c_text);
     free(h_text);
-    if (c_tmp && h_tmp && rename(h_tmp, h_path) == 0 && rename(c_tmp, c_path) == 0)
-        return 0;
-    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", c_tmp ? h_path : c_path,
-            strerror(errno));
-    if (c_tmp)
-        unlink(c_tmp);
-    if (h_tmp)
-        unlink(h_tmp);
-    return -1;
+    return status;
 }

@@ -7,6 +7,7 @@
  *   lower.c    AST            -> Model: typed Ops with shapes, checked
  *   summary.c  Model          -> the Keras-like --summary text
  *   emit.c     Model          -> NAME.c and NAME.h for libnnrt
+ *   output.c   NAME.c, NAME.h -> the two files, written all or nothing
  *   main.c     the driver: options, the pipeline, exit status
  * Every object lives in the arena and dies at exit (no frees in the compiler).
  */
@@ -217,9 +218,21 @@ const char *keras_name(OpKind kind, int nth);
 
 // ------------------------------------------------------------ emit.c
 
-/* Writes the trainer's C to c_path and its header to h_path, each through a
- * temporary file renamed into place; returns 0, or -1 after a message. */
+/* Writes the trainer's C to c_path and its header to h_path (write_files);
+ * returns 0, or -1 after a message. */
 int emit_model(const Model *m, const char *c_path, const char *h_path);
 uint64_t model_fingerprint(const Model *m);
+
+// ------------------------------------------------------------ output.c
+
+typedef struct {
+    const char *path;
+    const char *data;
+    size_t len;
+} OutFile;
+/* Writes all n files, with the mode new files get under the umask, or none
+ * of them (every target as it was); returns 0, or -1 after one message
+ * naming the file that could not be written. */
+int write_files(const OutFile *files, int n);
 
 #endif
