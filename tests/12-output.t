@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # nnc's output files: the mode new files get under the umask; the .c and
-# .h pair written all or nothing, the error naming the file at fault.
+# .h pair written all or nothing, the error naming the file at fault; model
+# paths with any bytes (comment ends, trigraphs, quotes, newlines, UTF-8)
+# still give C that compiles and carries the path exactly.
 . tests/tap.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 nnc=$PWD/build/nnc
 model=$PWD/tests/e2e/tiny_mlp.model
+blas_cflags=$(pkg-config --cflags openblas); blas_libs=$(pkg-config --libs openblas)
 
 # --- modes
 for mask in 022 027 002; do
@@ -29,5 +32,27 @@ if [ $status = 1 ] && [ "$(ls -A "$tmp/d2" | tr '\n' ' ')" = "x.c x.h " ] &&
    [ "$(cat "$tmp/d2/x.c")" = old ] && grep -q "cannot write '$tmp/d2/x.h'" "$tmp/err"
 then pass "x.h a directory: exit 1, the old x.c untouched, the error names x.h"
 else fail "x.h a directory" "status $status" "$(ls -A "$tmp/d2")" "$(cat "$tmp/err")"; fi
+
+# --- model paths with any bytes: the C compiles, and .source is the path
+cat >"$tmp/source.c" <<'C'
+#define NNC_NO_MAIN
+#include MODEL_C
+int main(void) { fputs(DESC.source, stdout); return 0; }
+C
+n=0
+for dir in 'a*' '/*b' 'q??=' '??/' 'x"y\' "it's" $'new\nline' $'\xc3\xa9\xff' 'sp ace'; do
+    n=$((n + 1)); what=$(printf "path with %q" "$dir")
+    mkdir -p "$tmp/p$n/$dir"
+    path="$tmp/p$n/$dir/m.model"
+    cp "$model" "$path"
+    if ! out=$("$nnc" "$path" -o "$tmp/p$n.c" 2>&1); then fail "$what: nnc" "$out"; continue; fi
+    if ! out=$(cc -std=c11 -Wall -Wextra -Werror -pedantic -Iruntime $blas_cflags \
+               -DMODEL_C="\"$tmp/p$n.c\"" -DDESC=m_model -include stdio.h -o "$tmp/p$n.bin" \
+               "$tmp/source.c" build/libnnrt.a $blas_libs -lz -lm 2>&1); then
+        fail "$what: the C compiles with the strict flags" "$out"; continue
+    fi
+    if [ "$("$tmp/p$n.bin")" = "$path" ]; then pass "$what: the C compiles, .source is the path"
+    else fail "$what: .source is the path" "$("$tmp/p$n.bin" | od -c | head)"; fi
+done
 
 done_testing
