@@ -2,7 +2,8 @@
 # nnc's output files: the mode new files get under the umask; the .c and
 # .h pair written all or nothing, the error naming the file at fault; model
 # paths with any bytes (comment ends, trigraphs, quotes, newlines, UTF-8)
-# still give C that compiles and carries the path exactly.
+# still give C that compiles and carries the path exactly; and -o names
+# that would hide the runtime's header, or cannot be #included, refused.
 . tests/tap.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 nnc=$PWD/build/nnc
@@ -55,4 +56,24 @@ for dir in 'a*' '/*b' 'q??=' '??/' 'x"y\' "it's" $'new\nline' $'\xc3\xa9\xff' 's
     else fail "$what: .source is the path" "$("$tmp/p$n.bin" | od -c | head)"; fi
 done
 
+# --- -o names refused before anything is read
+mkdir "$tmp/d3"
+status=0; "$nnc" "$model" -o "$tmp/d3/nnrt.c" 2>"$tmp/err" || status=$?
+if [ $status = 2 ] && [ -z "$(ls -A "$tmp/d3")" ] && grep -q "hides the runtime's header" "$tmp/err"
+then pass "-o nnrt.c: a usage error (exit 2), nothing written"
+else fail "-o nnrt.c refused" "status $status" "$(cat "$tmp/err")"; fi
+
+printf 'model nnrt\ninput 4\ndense 2\n' >"$tmp/d3/n.model"
+status=0; (cd "$tmp/d3" && "$nnc" n.model) 2>"$tmp/err" || status=$?
+if [ $status = 1 ] && [ "$(ls -A "$tmp/d3")" = n.model ] && grep -q "hides the runtime's header" "$tmp/err"
+then pass "model nnrt without -o: exit 1, no nnrt.h written"
+else fail "model nnrt without -o" "status $status" "$(cat "$tmp/err")"; fi
+
+for name in 'a"b.c' 'a\b.c' 'a??=b.c' $'a\nb.c'; do
+    what=$(printf -- "-o %q" "$name")
+    status=0; "$nnc" "$model" -o "$tmp/d3/$name" 2>"$tmp/err" || status=$?
+    if [ $status = 2 ] && [ "$(ls -A "$tmp/d3")" = n.model ] && grep -q "#include" "$tmp/err"
+    then pass "$what: refused, its .h could not be #included"
+    else fail "$what: refused" "status $status" "$(cat "$tmp/err")"; fi
+done
 done_testing
