@@ -162,13 +162,13 @@ static bool in_range(const Ctx *c, const char *subj, const Param *p, const Arg *
     case R_COUNT:
         need = x >= 1 ? NULL : "at least 1";
         break;
-    case R_POSITIVE: /* judged as the float the runtime will use */
-        need = (float)x > 0 ? NULL : "> 0";
+    case R_POSITIVE:
+        need = x > 0 ? NULL : "> 0";
         break;
     case R_NONNEG:
         need = x >= 0 ? NULL : ">= 0";
         break;
-    case R_FRACTION:
+    case R_FRACTION: /* 0.99999999 is 1 as a float */
         need = x >= 0 && (float)x < 1 ? NULL : "in [0, 1)";
         break;
     }
@@ -196,10 +196,24 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
         v->u = strtoull(a->text, NULL, 10);
         if (errno != ERANGE)
             return true;
-    } else if (fabs(x) <= (p->type == T_INT ? (double)INT_MAX : (double)FLT_MAX)) {
+    } else if (p->type == T_INT && fabs(x) <= (double)INT_MAX) {
         v->num = x;
-        v->n = (long)x;
+        v->n = (long)x; /* only now: a cast of a double beyond long's range is undefined */
         return in_range(c, subj, p, a, x);
+    } else if (p->type == T_NUM && fabs(x) <= (double)FLT_MAX) {
+        if (!in_range(c, subj, p, a, x))
+            return false;
+        /* The trainer computes in float: the value is the float, which is
+         * what the generated C must spell and what the ranges mean. */
+        v->num = (float)x;
+        if (v->num == 0 && x != 0) {
+            error_at(c->src, a->loc,
+                     "'%s' is too small for %s: it would be 0 as a float, the type the "
+                     "trainer uses (the smallest positive float is about 1.4e-45)",
+                     quote_arg(a), subj);
+            return false;
+        }
+        return true;
     } else if (x < 0 && !in_range(c, subj, p, a, x)) {
         return false;
     }

@@ -34,9 +34,13 @@ static void out(Emit *e, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A float literal: "%g" alone would print 0 as "0f", which is not C. */
-static const char *flt(double v) {
-    char *s = arena_printf("%.9g", v);
+/* A float literal that reads back as exactly v, in the fewest digits (9
+ * always suffice); "%g" alone would print 0 as "0f", which is not C. */
+static const char *flt(float v) {
+    char *s = NULL;
+    for (int digits = 6; digits <= 9; digits++)
+        if (strtof(s = arena_printf("%.*g", digits, (double)v), NULL) == v)
+            break;
     return strpbrk(s, ".e") ? arena_printf("%sf", s) : arena_printf("%s.0f", s);
 }
 

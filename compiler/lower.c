@@ -149,12 +149,12 @@ static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value
     Train *t = &c->m->train;
     t->optimizer = (OptKind)pos[0].word;
     if (t->optimizer == OPT_SGD)
-        t->lr = 0.01; /* PyTorch and Keras' default for SGD */
+        t->lr = 0.01f; /* PyTorch and Keras' default for SGD */
     /* ORDER: the optimizer row's options */
-    double *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
+    float *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
     for (int i = 0; i < MAX_OPT; i++)
         if (fields[i] && opt[i].arg)
-            *fields[i] = opt[i].num;
+            *fields[i] = (float)opt[i].num;
     t->nesterov = opt[2].arg && opt[2].word;
     if (t->nesterov && t->momentum == 0)
         error_at(c->src, opt[2].arg->loc, "nesterov=true needs a momentum, like momentum=0.9");
@@ -162,7 +162,7 @@ static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value
 
 static void lower_weight_decay(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
     (void)s, (void)opt;
-    c->m->train.weight_decay = pos[0].num;
+    c->m->train.weight_decay = (float)pos[0].num;
 }
 
 static void lower_batch(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
@@ -294,10 +294,10 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
     m->train = (Train){
         .loss = LOSS_CROSS_ENTROPY,
         .optimizer = OPT_ADAM,
-        .lr = 0.001, /* PyTorch's Adam */
-        .beta1 = 0.9,
-        .beta2 = 0.999,
-        .eps = 1e-8,
+        .lr = 0.001f, /* PyTorch's Adam */
+        .beta1 = 0.9f,
+        .beta2 = 0.999f,
+        .eps = 1e-8f,
         .batch = 32,
         .epochs = 10,
         .seed = 1,

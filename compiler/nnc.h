@@ -154,7 +154,7 @@ typedef struct {
 typedef struct {
     LossKind loss;
     OptKind optimizer;
-    double lr, momentum, beta1, beta2, eps, weight_decay;
+    float lr, momentum, beta1, beta2, eps, weight_decay; /* the trainer's type */
     bool nesterov;
     long batch, epochs;
     uint64_t seed;
