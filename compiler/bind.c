@@ -189,6 +189,7 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
         return false;
     }
     double x = a->num; /* inf when the text overflowed a double */
+    long max = p->max ? p->max : INT_MAX;
     if (p->type == T_SEED) {
         if (x < 0)
             return in_range(c, subj, &(Param){.range = R_NONNEG}, a, x);
@@ -196,7 +197,7 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
         v->u = strtoull(a->text, NULL, 10);
         if (errno != ERANGE)
             return true;
-    } else if (p->type == T_INT && fabs(x) <= (double)INT_MAX) {
+    } else if (p->type == T_INT && fabs(x) <= (double)max) {
         v->num = x;
         v->n = (long)x; /* only now: a cast of a double beyond long's range is undefined */
         return in_range(c, subj, p, a, x);
@@ -217,9 +218,12 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
     } else if (x < 0 && !in_range(c, subj, p, a, x)) {
         return false;
     }
-    if (p->type != T_NUM)
-        error_at(c->src, a->loc, "'%s' is too large for %s (at most %s)", quote_arg(a), subj,
-                 p->type == T_INT ? "2147483647" : "18446744073709551615");
+    if (p->type == T_INT)
+        error_at(c->src, a->loc, "'%s' is too large for %s (at most %ld)", quote_arg(a), subj,
+                 max);
+    else if (p->type == T_SEED)
+        error_at(c->src, a->loc, "'%s' is too large for %s (at most 18446744073709551615)",
+                 quote_arg(a), subj);
     else
         error_at(c->src, a->loc, "'%s' is out of range for %s", quote_arg(a), subj);
     return false;

@@ -84,9 +84,15 @@ static const char *shape_str(Shape s) {
     return arena_printf("%d, %d, %d", s.h, s.w, s.c);
 }
 
-/* Rows and row length for elementwise and per-feature kernels. */
+/* Rows of a batch for elementwise and per-feature kernels (of s.c columns):
+ * B for a flat shape, else b * H * W with b = (size_t)B, declared by the
+ * function, so that the product is never an int that could overflow. */
 static size_t rows_per_sample(Shape s) {
     return (size_t)s.h * s.w;
+}
+
+static const char *rows(Shape s) {
+    return rows_per_sample(s) == 1 ? "B" : arena_printf("b * %zu", rows_per_sample(s));
 }
 
 static bool ends_in_softmax(const Model *m) {
@@ -244,7 +250,7 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
                             const Op *drop) {
     int L = op->index;
     Shape in = op->in, o = op->out;
-    size_t R = rows_per_sample(o);
+    const char *R = rows(o);
     switch (op->kind) {
     case OP_DENSE:
         out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", io.y, io.x, L,
@@ -273,12 +279,12 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
     case OP_BATCHNORM:
         if (train)
             out(e,
-                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, B * %zu, %d, "
+                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, %s, %d, "
                 "%s, %s);\n",
                 io.y, L, L, io.x, L, R, o.c, flt(op->momentum), flt(op->eps));
         else
             out(e,
-                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, B * %zu, %d, "
+                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %d, "
                 "%s);\n",
                 io.y, io.x, L, L, R, o.c, flt(op->eps));
         break;
@@ -287,7 +293,7 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
             flt(op->rate), L);
         break;
     case OP_ACT:
-        out(e, "    nn_act_forward(%s, %s, B * %zu, %d, %s, %s);\n", io.y, io.x, R, o.c,
+        out(e, "    nn_act_forward(%s, %s, %s, %d, %s, %s);\n", io.y, io.x, R, o.c,
             act_enum[act], flt(op->alpha));
         break;
     case OP_FLATTEN:
@@ -310,7 +316,7 @@ static const char *saved_name(const Emit *e, int i) {
 static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
     int L = op->index;
     Shape in = op->in, o = op->out;
-    size_t R = rows_per_sample(o);
+    const char *R = rows(o);
     const char *dy = arena_printf("g%d", *cur);
     const char *dx = i == e->first_trained ? "NULL" : arena_printf("g%d", 1 - *cur);
     const char *x = saved_name(e, i - 1), *y = saved_name(e, i);
@@ -320,7 +326,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %zu, %s);\n", dy, dy, y,
             shape_size(o), flt(e->m->ops[i + 1].rate));
     else if (act && op->kind == OP_DENSE)
-        out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+        out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
             act_enum[op->act], flt(op->alpha));
     /* conv2d applies its activation's derivative itself, image by image */
     bool conv_act = act && !e->slots[i].into_next;
@@ -350,7 +356,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         break;
     case OP_BATCHNORM:
         out(e,
-            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, B * %zu, "
+            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, %s, "
             "%d);\n",
             dx, L, dy, x, L, L, R, o.c);
         break;
@@ -363,7 +369,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         return;
     case OP_ACT:
         if (!softmax_fused_with_loss(e, op))
-            out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+            out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
                 act_enum[op->act], flt(op->alpha));
         return;
     case OP_FLATTEN:
@@ -483,18 +489,20 @@ static void emit_infer(Emit *e) {
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
         "        float *out, int B)\n{\n",
         N);
-    bool uses_col = false, uses_state = false, uses_param = false;
+    bool uses_col = false, uses_state = false, uses_param = false, image_rows = false;
     int last = -1, computing = 0; /* ops that write a buffer; all but the last write p0/p1 */
     for (int i = 0; i < m->n_ops; i++) {
-        uses_col |= m->ops[i].kind == OP_CONV2D;
-        uses_state |= m->ops[i].kind == OP_BATCHNORM;
-        uses_param |= has_params(&m->ops[i]);
-        if (m->ops[i].kind != OP_FLATTEN && m->ops[i].kind != OP_DROPOUT) {
+        const Op *op = &m->ops[i];
+        uses_col |= op->kind == OP_CONV2D;
+        uses_state |= op->kind == OP_BATCHNORM;
+        uses_param |= has_params(op);
+        image_rows |= (op->kind == OP_BATCHNORM || op->kind == OP_ACT) && rows_per_sample(op->out) > 1;
+        if (op->kind != OP_FLATTEN && op->kind != OP_DROPOUT) {
             last = i;
             computing++;
         }
     }
-    if (uses_col || computing >= 3 || computing == 0)
+    if (uses_col || computing >= 3 || computing == 0 || image_rows)
         out(e, "    const size_t b = (size_t)B;\n");
     if (computing >= 2)
         out(e, "    float *p0 = work; /* intermediate activations, ping */\n");

@@ -20,6 +20,8 @@
  */
 #include "lower.h"
 
+#include "../runtime/nnrt.h" /* NN_MAX_BATCH: the trainer's limit is the language's */
+
 #include <string.h>
 
 const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", NULL};
@@ -94,7 +96,7 @@ static const Rule rules[] = {
      .lower = lower_weight_decay, .n_required = 1,
      .pos = {{"value", T_NUM, R_NONNEG, NULL, NULL}}},
     {.keyword = "batch", .cls = C_ONCE, .usage = "batch N", .lower = lower_batch,
-     .n_required = 1, .pos = {{"size", T_INT, R_COUNT, NULL, NULL}}},
+     .n_required = 1, .pos = {{"size", T_INT, R_COUNT, NULL, NULL, NN_MAX_BATCH}}},
     {.keyword = "epochs", .cls = C_ONCE, .usage = "epochs N", .lower = lower_epochs,
      .n_required = 1, .pos = {{"count", T_INT, R_COUNT, NULL, NULL}}},
     {.keyword = "seed", .cls = C_ONCE, .usage = "seed N", .lower = lower_seed,

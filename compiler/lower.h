@@ -47,6 +47,7 @@ typedef struct {
     Range range;
     const char *const *words; /* T_WORD: the allowed words */
     const char *only;         /* an option valid only when the first argument is this word */
+    long max;                 /* T_INT: the largest value allowed; 0 for INT_MAX */
 } Param;
 
 typedef struct {

@@ -175,6 +175,10 @@ void nn_init_fill(float *w, size_t n, float value);
 
 /* ---------------------------------------------------------- optimizers */
 
+/* The largest batch size: of a .model's 'batch' (nnc checks it) and of
+ * the trainer's --batch. */
+#define NN_MAX_BATCH (1 << 20)
+
 typedef struct {
     nn_optimizer optimizer;
     float lr;
