@@ -319,7 +319,7 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
     }
     m->ops = arena_alloc(sizeof(Op) * (size_t)(n ? n : 1));
 
-    for (const Stmt *s = stmts; s; s = s->next) {
+    for (const Stmt *s = stmts; s && !error_limit_reached(); s = s->next) {
         const Rule *r = find_rule(s->keyword);
         if (!r || s->broken) {
             const Rule *meant = s->broken ? r : unknown_keyword(&c, s);

@@ -25,6 +25,7 @@
 // ------------------------------------------------------------ arena.c
 
 void *arena_alloc(size_t size); /* zeroed; exits with a message if memory runs out */
+void arena_free_all(void);      /* frees every object: a new run (the fuzz harness) */
 char *arena_strndup(const char *s, size_t n);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -44,12 +45,16 @@ typedef struct {
 Source *source_load(const char *path);
 
 /* GCC-style diagnostics: "PATH:LINE:COL: error: MSG", the source line and a
- * caret under loc. Errors are counted; after MAX_ERRORS the driver stops. */
+ * caret under loc. Errors are counted; one more than MAX_ERRORS is not
+ * reported but says so, and from then on error_limit_reached() is true:
+ * the stages stop early and report nothing more. */
 #define MAX_ERRORS 20
 void error_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void warn_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void note_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int error_count(void);
+bool error_limit_reached(void);
+void diag_reset(void); /* forgets the errors and the line index: a new run (the fuzz harness) */
 int line_of(const Source *src, int offset); /* 1-based */
 /* s[0..n) made safe to quote inside a message: at most 40 bytes, "..." where
  * cut, unprintable bytes as '?'. Arena-owned. */
