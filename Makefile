@@ -120,6 +120,7 @@ bench: deps
 # runtime, built again with clang and ASan/UBSan. `make fuzz` first replays
 # every corpus input, then fuzzes each harness for FUZZ_SECONDS, in a copy of
 # its corpus under build/fuzz/; a crash leaves its input there as crash-*.
+# Last, the C of the frontend corpus's accepted inputs must compile.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
@@ -155,6 +156,8 @@ fuzz: deps
 	        { tail -n 30 $(B)/fuzz/$$h.log; echo "fuzz: $$h failed: add the input to tests/fuzz/$$h/"; exit 1; }; \
 	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$h.log | sed "s/^/fuzz: $$h: /"; \
 	done
+	@$(MAKE) --no-print-directory $(B)/nnc
+	tests/fuzz/compile-accepted.sh $(B)/fuzz/frontend.corpus
 
 # Rewrites the golden files of tests/diag and tests/summary; review the diff.
 golden: all
