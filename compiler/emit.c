@@ -688,11 +688,6 @@ static char *render(Emit *e, void (*body)(Emit *, const char *), const char *arg
     return buf;
 }
 
-static const char *basename_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static char *header_guard(const char *h_name) {
     char *g = arena_printf("NNC_%s", h_name);
     for (char *p = g; *p; p++)
@@ -710,14 +705,14 @@ int emit_model(const Model *written, const char *c_path, const char *h_path) {
     plan_slots(e.m, e.slots);
     e.plan = plan_work(e.m);
     e.path = comment_text(written->source_path, strlen(written->source_path));
-    e.file = comment_text(basename_of(written->source_path),
-                          strlen(basename_of(written->source_path)));
+    e.file = comment_text(base_name(written->source_path),
+                          strlen(base_name(written->source_path)));
     e.first_trained = e.m->n_ops;
     for (int i = e.m->n_ops - 1; i >= 0; i--)
         if (has_params(&e.m->ops[i]))
             e.first_trained = i;
 
-    const char *h_name = basename_of(h_path);
+    const char *h_name = base_name(h_path);
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};
     char *c_text = render(&e, emit_c, h_name, &files[0].len);
     char *h_text = render(&e, emit_header, header_guard(h_name), &files[1].len);

@@ -211,7 +211,7 @@ static const Rule *unknown_keyword(const Ctx *c, const Stmt *s) {
 static const char *default_name(const char *path) {
     if (strcmp(path, "<stdin>") == 0)
         return "model";
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = base_name(path);
     const char *dot = strrchr(base, '.');
     size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     if (n == 0)

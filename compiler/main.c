@@ -39,11 +39,6 @@ static bool ends_with(const char *s, const char *tail) {
     return n >= k && strcmp(s + n - k, tail) == 0;
 }
 
-static const char *base_name(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* The file name fits '#include "NAME"': C leaves ', \, " and // undefined
  * there, a newline ends it, and ?? could start a trigraph. */
 static bool includable(const char *name) {

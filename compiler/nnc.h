@@ -239,5 +239,6 @@ typedef struct {
  * of them (every target as it was); returns 0, or -1 after one message
  * naming the file that could not be written. */
 int write_files(const OutFile *files, int n);
+const char *base_name(const char *path); /* what follows the last '/' */
 
 #endif

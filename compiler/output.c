@@ -20,6 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* What open(path, O_CREAT, 0666) would give: mkstemp's files are 0600. */
 static mode_t new_file_mode(void) {
     mode_t mask = umask(0);
