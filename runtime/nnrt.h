@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #define NNRT_ABI 2 /* bumped when nn_model_desc or a kernel signature changes */
+#define NN_MAX_BATCH (1 << 20)
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {
@@ -174,10 +175,6 @@ void nn_init_he_uniform(float *w, size_t n, int fan_in, nn_rng *r);
 void nn_init_fill(float *w, size_t n, float value);
 
 /* ---------------------------------------------------------- optimizers */
-
-/* The largest batch size: of a .model's 'batch' (nnc checks it) and of
- * the trainer's --batch. */
-#define NN_MAX_BATCH (1 << 20)
 
 typedef struct {
     nn_optimizer optimizer;
