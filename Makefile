@@ -43,7 +43,7 @@ $(B)/grammar/lexer.c $(B)/grammar/lexer.h: grammar/lexer.l
 $(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnrt.h $(B)/grammar/parser.h $(B)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
 
@@ -129,6 +129,7 @@ bench: deps
 # runtime, built again with clang and ASan/UBSan. `make fuzz` first replays
 # every corpus input, then fuzzes each harness for FUZZ_SECONDS, in a copy of
 # its corpus under build/fuzz/; a crash leaves its input there as crash-*.
+# Last, the C of the frontend corpus's accepted inputs must compile.
 FUZZ_CC      := clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all
@@ -164,6 +165,8 @@ fuzz: deps
 	        { tail -n 30 $(B)/fuzz/$$h.log; echo "fuzz: $$h failed: add the input to tests/fuzz/$$h/"; exit 1; }; \
 	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$h.log | sed "s/^/fuzz: $$h: /"; \
 	done
+	@$(MAKE) --no-print-directory $(B)/nnc
+	tests/fuzz/compile-accepted.sh $(B)/fuzz/frontend.corpus
 
 # This tree's trainers against revision BASE's, alternated in one run
 # (scripts/bench-compare.sh): `make bench-compare BASE=REV [ROUNDS=3]`

@@ -4,7 +4,8 @@
  * until exit. Nothing is ever freed: the compiler is a short batch job whose
  * objects (source, AST, IR, messages) all live as long as the process, so a
  * bump allocator over large blocks is both the simplest and the fastest
- * ownership rule (chibicc never frees either).
+ * ownership rule (chibicc never frees either). Only a process that runs
+ * the compiler many times (the fuzz harness) frees it all between runs.
  */
 #include "nnc.h"
 
@@ -49,6 +50,17 @@ void *arena_alloc(size_t size) {
     cur += size;
     left -= size;
     return p;
+}
+
+void arena_free_all(void) {
+    while (blocks) {
+        void *next;
+        memcpy(&next, blocks, sizeof next);
+        free(blocks);
+        blocks = next;
+    }
+    cur = NULL;
+    left = 0;
 }
 
 char *arena_strndup(const char *s, size_t n) {

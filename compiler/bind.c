@@ -162,13 +162,13 @@ static bool in_range(const Ctx *c, const char *subj, const Param *p, const Arg *
     case R_COUNT:
         need = x >= 1 ? NULL : "at least 1";
         break;
-    case R_POSITIVE: /* judged as the float the runtime will use */
-        need = (float)x > 0 ? NULL : "> 0";
+    case R_POSITIVE:
+        need = x > 0 ? NULL : "> 0";
         break;
     case R_NONNEG:
         need = x >= 0 ? NULL : ">= 0";
         break;
-    case R_FRACTION:
+    case R_FRACTION: /* 0.99999999 is 1 as a float */
         need = x >= 0 && (float)x < 1 ? NULL : "in [0, 1)";
         break;
     }
@@ -189,6 +189,7 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
         return false;
     }
     double x = a->num; /* inf when the text overflowed a double */
+    long max = p->max ? p->max : INT_MAX;
     if (p->type == T_SEED) {
         if (x < 0)
             return in_range(c, subj, &(Param){.range = R_NONNEG}, a, x);
@@ -196,16 +197,33 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
         v->u = strtoull(a->text, NULL, 10);
         if (errno != ERANGE)
             return true;
-    } else if (fabs(x) <= (p->type == T_INT ? (double)INT_MAX : (double)FLT_MAX)) {
+    } else if (p->type == T_INT && fabs(x) <= (double)max) {
         v->num = x;
-        v->n = (long)x;
+        v->n = (long)x; /* only now: a cast of a double beyond long's range is undefined */
         return in_range(c, subj, p, a, x);
+    } else if (p->type == T_NUM && fabs(x) <= (double)FLT_MAX) {
+        if (!in_range(c, subj, p, a, x))
+            return false;
+        /* The trainer computes in float: the value is the float, which is
+         * what the generated C must spell and what the ranges mean. */
+        v->num = (float)x;
+        if (v->num == 0 && x != 0) {
+            error_at(c->src, a->loc,
+                     "'%s' is too small for %s: it would be 0 as a float, the type the "
+                     "trainer uses (the smallest positive float is about 1.4e-45)",
+                     quote_arg(a), subj);
+            return false;
+        }
+        return true;
     } else if (x < 0 && !in_range(c, subj, p, a, x)) {
         return false;
     }
-    if (p->type != T_NUM)
-        error_at(c->src, a->loc, "'%s' is too large for %s (at most %s)", quote_arg(a), subj,
-                 p->type == T_INT ? "2147483647" : "18446744073709551615");
+    if (p->type == T_INT)
+        error_at(c->src, a->loc, "'%s' is too large for %s (at most %ld)", quote_arg(a), subj,
+                 max);
+    else if (p->type == T_SEED)
+        error_at(c->src, a->loc, "'%s' is too large for %s (at most 18446744073709551615)",
+                 quote_arg(a), subj);
     else
         error_at(c->src, a->loc, "'%s' is out of range for %s", quote_arg(a), subj);
     return false;

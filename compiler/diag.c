@@ -7,8 +7,8 @@
  * so editors can jump to it. Columns are 1-based and count bytes. Whatever
  * the bytes are, the quoted line is printable (other bytes show as '?',
  * one column each, so the caret stays aligned) and bounded (a window around
- * the caret of a long line). Errors are counted; the 21st stops the run,
- * before any output file exists.
+ * the caret of a long line). Errors are counted; the 21st stops the run
+ * (error_limit_reached), before any output file exists.
  */
 #include "nnc.h"
 
@@ -126,10 +126,15 @@ static void report(const Source *src, Loc loc, const char *kind, const char *fmt
     quote_line(src, loc);
 }
 
+/* The 21st error is not reported: it stops the run. The lexer then ends the
+ * input and lowering its loop, so every stage returns normally (no exit:
+ * the fuzz harness runs the stages in one process) and nothing more is
+ * said. */
 void error_at(const Source *src, Loc loc, const char *fmt, ...) {
-    if (errors == MAX_ERRORS) {
-        fprintf(stderr, "nnc: too many errors; stopping after %d\n", MAX_ERRORS);
-        exit(1);
+    if (errors >= MAX_ERRORS) {
+        if (errors++ == MAX_ERRORS)
+            fprintf(stderr, "nnc: too many errors; stopping after %d\n", MAX_ERRORS);
+        return;
     }
     errors++;
     va_list ap;
@@ -139,6 +144,8 @@ void error_at(const Source *src, Loc loc, const char *fmt, ...) {
 }
 
 void warn_at(const Source *src, Loc loc, const char *fmt, ...) {
+    if (error_limit_reached())
+        return;
     va_list ap;
     va_start(ap, fmt);
     report(src, loc, "warning", fmt, ap);
@@ -146,6 +153,8 @@ void warn_at(const Source *src, Loc loc, const char *fmt, ...) {
 }
 
 void note_at(const Source *src, Loc loc, const char *fmt, ...) {
+    if (error_limit_reached())
+        return;
     va_list ap;
     va_start(ap, fmt);
     report(src, loc, "note", fmt, ap);
@@ -154,6 +163,17 @@ void note_at(const Source *src, Loc loc, const char *fmt, ...) {
 
 int error_count(void) {
     return errors;
+}
+
+bool error_limit_reached(void) {
+    return errors > MAX_ERRORS;
+}
+
+void diag_reset(void) {
+    errors = 0;
+    lines_of = NULL; /* a new Source may reuse a freed one's address */
+    starts = NULL;
+    n_starts = 0;
 }
 
 const char *thousands(size_t n) {

@@ -5,18 +5,15 @@
  * public symbols, for programs that embed the inference function).
  * Every size is a constant in the output except the batch size B. Each block
  * starts with a comment quoting the .model line it comes from. Both files are
- * built in memory and then written through temporary files renamed into
- * place, so a failure never leaves a half-written file.
+ * built in memory, then written by write_files (output.c): both or neither.
  *
  * The generated code is a schedule of runtime kernel calls over one flat
  * parameter buffer and one workspace whose layout plan.c decides.
  */
 #include "nnc.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct {
     FILE *out;
@@ -24,7 +21,8 @@ typedef struct {
     const Model *written; /* as written, for the summary */
     OpSlot *slots;
     WorkPlan plan;
-    const char *file;  /* the .model's file name, for comments */
+    const char *file;  /* the .model's file name, for comments (comment_text) */
+    const char *path;  /* its path, likewise */
     int first_trained; /* index (0-based) of the first op with parameters; n_ops if none */
 } Emit;
 
@@ -36,24 +34,43 @@ static void out(Emit *e, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* A float literal: "%g" alone would print 0 as "0f", which is not C. */
-static const char *flt(double v) {
-    char *s = arena_printf("%.9g", v);
+/* A float literal that reads back as exactly v, in the fewest digits (9
+ * always suffice); "%g" alone would print 0 as "0f", which is not C. */
+static const char *flt(float v) {
+    char *s = NULL;
+    for (int digits = 6; digits <= 9; digits++)
+        if (strtof(s = arena_printf("%.*g", digits, (double)v), NULL) == v)
+            break;
     return strpbrk(s, ".e") ? arena_printf("%sf", s) : arena_printf("%s.0f", s);
 }
 
 static const char *const act_enum[] = {"NN_LINEAR", "NN_RELU",    "NN_SIGMOID",
                                        "NN_TANH",   "NN_SOFTMAX", "NN_LEAKY_RELU"};
 
-/* The statement's source text, safe inside a C comment. */
+/* s[0..n) as text inside a C comment: "*\/" and "/\*" would end the comment
+ * or draw a warning, so they get a backslash; a tab becomes a space and any
+ * other byte outside printable ASCII (a newline in a file name, UTF-8) is
+ * written \xNN. Trigraphs need nothing: GCC ignores them in comments unless
+ * they end a line, and no byte here does. */
+static const char *comment_text(const char *s, size_t n) {
+    char *t = arena_alloc(4 * n + 1), *p = t;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\t')
+            *p++ = ' ';
+        else if (c < ' ' || c >= 0x7f)
+            p += sprintf(p, "\\x%02x", c);
+        else if ((c == '*' || c == '/') && i + 1 < n && s[i + 1] == (c == '*' ? '/' : '*'))
+            *p++ = (char)c, *p++ = '\\';
+        else
+            *p++ = (char)c;
+    }
+    return t;
+}
+
 static const char *stmt_text(const Emit *e, const Op *op) {
-    const Source *src = e->m->src;
     Loc loc = op->stmt->loc;
-    char *s = arena_strndup(src->text + loc.start, (size_t)(loc.end - loc.start));
-    for (char *p = s; *p; p++)
-        if ((*p == '*' && p[1] == '/') || (unsigned char)*p < ' ')
-            *p = ' ';
-    return s;
+    return comment_text(e->m->src->text + loc.start, (size_t)(loc.end - loc.start));
 }
 
 static void comment_op(Emit *e, const Op *op, const char *indent) {
@@ -67,9 +84,15 @@ static const char *shape_str(Shape s) {
     return arena_printf("%d, %d, %d", s.h, s.w, s.c);
 }
 
-/* Rows and row length for elementwise and per-feature kernels. */
+/* Rows of a batch for elementwise and per-feature kernels (of s.c columns):
+ * B for a flat shape, else b * H * W with b = (size_t)B, declared by the
+ * function, so that the product is never an int that could overflow. */
 static size_t rows_per_sample(Shape s) {
     return (size_t)s.h * s.w;
+}
+
+static const char *rows(Shape s) {
+    return rows_per_sample(s) == 1 ? "B" : arena_printf("b * %zu", rows_per_sample(s));
 }
 
 static bool ends_in_softmax(const Model *m) {
@@ -86,6 +109,15 @@ static bool softmax_fused_with_loss(const Emit *e, const Op *op) {
 
 static bool has_params(const Op *op) {
     return op->n_w > 0;
+}
+
+#define FNV_BASIS UINT64_C(0xcbf29ce484222325)
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
 }
 
 // ------------------------------------------------------------ layout
@@ -131,8 +163,12 @@ static void emit_layout(Emit *e) {
 
 static void emit_init(Emit *e) {
     const Model *m = e->m;
-    out(e, "/* Parameter initialisation: each layer draws from its own stream, so adding a\n"
-           " * layer leaves the others' initial values unchanged. */\n");
+    out(e, "/* Parameter initialisation, a pure function of the seed. Each layer with random\n"
+           " * weights draws from its own stream, keyed by the seed and the layer's default\n"
+           " * name (dense, dense_1, conv2d, ...; see --summary), not by its position: adding\n"
+           " * or removing a dropout, activation or flatten leaves every initial value as\n"
+           " * it was, while adding a dense layer renames, and so redraws, the dense layers\n"
+           " * after it. */\n");
     out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
     if (!m->n_state)
         out(e, "    (void)state;\n");
@@ -161,7 +197,9 @@ static void emit_init(Emit *e) {
         long fan_in = op->kind == OP_DENSE ? (long)shape_size(op->in)
                                            : (long)op->kernel * op->kernel * op->in.c;
         long fan_out = op->kind == OP_DENSE ? op->units : (long)op->kernel * op->kernel * op->units;
-        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, %d));\n", L);
+        /* The name, not op->index: the index counts layers without parameters. */
+        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, UINT64_C(0x%016llx))); /* \"%s\" */\n",
+            (unsigned long long)fnv1a(FNV_BASIS, op->name), op->name);
         switch (op->init) {
         case INIT_GLOROT:
             out(e, "        nn_init_glorot_uniform(param + P_L%d_W, %zu, %ld, %ld, &r);\n", L,
@@ -213,7 +251,7 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
                             const Op *drop) {
     int L = op->index;
     Shape in = op->in, o = op->out;
-    size_t R = rows_per_sample(o);
+    const char *R = rows(o);
     switch (op->kind) {
     case OP_DENSE:
         out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", io.y, io.x, L,
@@ -242,12 +280,12 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
     case OP_BATCHNORM:
         if (train)
             out(e,
-                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, B * %zu, %d, "
+                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, %s, %d, "
                 "%s, %s);\n",
                 io.y, L, L, io.x, L, R, o.c, flt(op->momentum), flt(op->eps));
         else
             out(e,
-                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, B * %zu, %d, "
+                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %d, "
                 "%s);\n",
                 io.y, io.x, L, L, R, o.c, flt(op->eps));
         break;
@@ -256,7 +294,7 @@ static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind ac
             flt(op->rate), L);
         break;
     case OP_ACT:
-        out(e, "    nn_act_forward(%s, %s, B * %zu, %d, %s, %s);\n", io.y, io.x, R, o.c,
+        out(e, "    nn_act_forward(%s, %s, %s, %d, %s, %s);\n", io.y, io.x, R, o.c,
             act_enum[act], flt(op->alpha));
         break;
     case OP_FLATTEN:
@@ -279,7 +317,7 @@ static const char *saved_name(const Emit *e, int i) {
 static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
     int L = op->index;
     Shape in = op->in, o = op->out;
-    size_t R = rows_per_sample(o);
+    const char *R = rows(o);
     const char *dy = arena_printf("g%d", *cur);
     const char *dx = i == e->first_trained ? "NULL" : arena_printf("g%d", 1 - *cur);
     const char *x = saved_name(e, i - 1), *y = saved_name(e, i);
@@ -289,7 +327,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %zu, %s);\n", dy, dy, y,
             shape_size(o), flt(e->m->ops[i + 1].rate));
     else if (act && op->kind == OP_DENSE)
-        out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+        out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
             act_enum[op->act], flt(op->alpha));
     /* conv2d applies its activation's derivative itself, image by image */
     bool conv_act = act && !e->slots[i].into_next;
@@ -319,7 +357,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         break;
     case OP_BATCHNORM:
         out(e,
-            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, B * %zu, "
+            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, %s, "
             "%d);\n",
             dx, L, dy, x, L, L, R, o.c);
         break;
@@ -332,7 +370,7 @@ static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
         return;
     case OP_ACT:
         if (!softmax_fused_with_loss(e, op))
-            out(e, "    nn_act_backward(%s, %s, %s, B * %zu, %d, %s, %s);\n", dy, dy, y, R, o.c,
+            out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
                 act_enum[op->act], flt(op->alpha));
         return;
     case OP_FLATTEN:
@@ -455,18 +493,20 @@ static void emit_infer(Emit *e) {
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
         "        float *out, int B)\n{\n",
         N);
-    bool uses_col = false, uses_state = false, uses_param = false;
+    bool uses_col = false, uses_state = false, uses_param = false, image_rows = false;
     int last = -1, computing = 0; /* ops that write a buffer; all but the last write p0/p1 */
     for (int i = 0; i < m->n_ops; i++) {
-        uses_col |= m->ops[i].kind == OP_CONV2D;
-        uses_state |= m->ops[i].kind == OP_BATCHNORM;
-        uses_param |= has_params(&m->ops[i]);
-        if (m->ops[i].kind != OP_FLATTEN && m->ops[i].kind != OP_DROPOUT) {
+        const Op *op = &m->ops[i];
+        uses_col |= op->kind == OP_CONV2D;
+        uses_state |= op->kind == OP_BATCHNORM;
+        uses_param |= has_params(op);
+        image_rows |= (op->kind == OP_BATCHNORM || op->kind == OP_ACT) && rows_per_sample(op->out) > 1;
+        if (op->kind != OP_FLATTEN && op->kind != OP_DROPOUT) {
             last = i;
             computing++;
         }
     }
-    if (uses_col || computing >= 3 || computing == 0)
+    if (uses_col || computing >= 3 || computing == 0 || image_rows)
         out(e, "    const size_t b = (size_t)B;\n");
     if (computing >= 2)
         out(e, "    float *p0 = work; /* intermediate activations, ping */\n");
@@ -513,11 +553,14 @@ static void emit_infer(Emit *e) {
 
 // ------------------------------------------------------------ descriptor
 
+/* A string literal of s[0..n), any bytes: quotes and backslashes escaped,
+ * bytes outside printable ASCII in octal, and the second '?' of "??"
+ * escaped so that no trigraph (??= is #) forms. */
 static void emit_c_string(Emit *e, const char *s, size_t n) {
     out(e, "\"");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
+        if (c == '"' || c == '\\' || (c == '?' && i > 0 && s[i - 1] == '?'))
             out(e, "\\%c", c);
         else if (c < ' ' || c >= 0x7f)
             out(e, "\\%03o", c);
@@ -602,7 +645,7 @@ static void emit_header(Emit *e, const char *guard) {
 static void emit_c(Emit *e, const char *h_name) {
     const Model *m = e->m;
     out(e, "/* Generated by nnc %s from %s: do not edit; edit the .model and rerun nnc.\n *\n",
-        NNC_VERSION, m->source_path);
+        NNC_VERSION, e->path);
     out(e, " * Model %s: input (%s) -> output (%zu), %zu parameters.\n", m->name,
         shape_str(m->input), shape_size(m->ops[m->n_ops - 1].out), m->n_param);
     out(e, " * Activations are row-major (B, H, W, C), channels last; every size is a\n"
@@ -620,18 +663,10 @@ static void emit_c(Emit *e, const char *h_name) {
 
 // ------------------------------------------------------------ fingerprint
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 /* FNV-1a over a canonical description of everything that gives the
  * parameters and state their meaning; a checkpoint must match it. */
 uint64_t model_fingerprint(const Model *m) {
-    uint64_t h = fnv1a(UINT64_C(0xcbf29ce484222325),
+    uint64_t h = fnv1a(FNV_BASIS,
                        arena_printf("in %d %d %d %d;", m->input.rank, m->input.h, m->input.w,
                                     m->input.c));
     for (int i = 0; i < m->n_ops; i++) {
@@ -657,27 +692,6 @@ static char *render(Emit *e, void (*body)(Emit *, const char *), const char *arg
     return buf;
 }
 
-/* Writes data to a temporary file beside path; returns its name or NULL. */
-static char *write_temp(const char *path, const char *data, size_t len) {
-    char *tmp = arena_printf("%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return NULL;
-    FILE *f = fdopen(fd, "w");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    ok = (f ? fclose(f) == 0 : close(fd) == 0) && ok;
-    if (!ok) {
-        unlink(tmp);
-        return NULL;
-    }
-    return tmp;
-}
-
-static const char *basename_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static char *header_guard(const char *h_name) {
     char *g = arena_printf("NNC_%s", h_name);
     for (char *p = g; *p; p++)
@@ -694,27 +708,28 @@ int emit_model(const Model *written, const char *c_path, const char *h_path) {
     e.slots = arena_alloc(sizeof(OpSlot) * (size_t)(e.m->n_ops + 1));
     plan_slots(e.m, e.slots);
     e.plan = plan_work(e.m);
-    e.file = basename_of(written->source_path);
+    e.path = comment_text(written->source_path, strlen(written->source_path));
+    e.file = comment_text(base_name(written->source_path),
+                          strlen(base_name(written->source_path)));
     e.first_trained = e.m->n_ops;
     for (int i = e.m->n_ops - 1; i >= 0; i--)
         if (has_params(&e.m->ops[i]))
             e.first_trained = i;
 
-    const char *h_name = basename_of(h_path);
-    size_t c_len, h_len;
-    char *c_text = render(&e, emit_c, h_name, &c_len);
-    char *h_text = render(&e, emit_header, header_guard(h_name), &h_len);
-    char *c_tmp = c_text ? write_temp(c_path, c_text, c_len) : NULL;
-    char *h_tmp = h_text ? write_temp(h_path, h_text, h_len) : NULL;
+    const char *h_name = base_name(h_path);
+    OutFile files[2] = {{.path = c_path}, {.path = h_path}};
+    char *c_text = render(&e, emit_c, h_name, &files[0].len);
+    char *h_text = render(&e, emit_header, header_guard(h_name), &files[1].len);
+    files[0].data = c_text;
+    files[1].data = h_text;
+    int status = 0;
+    if (!c_text || !h_text) {
+        fprintf(stderr, "nnc: error: cannot write '%s': out of memory\n", c_text ? h_path : c_path);
+        status = -1;
+    } else {
+        status = write_files(files, 2);
+    }
     free(c_text);
     free(h_text);
-    if (c_tmp && h_tmp && rename(h_tmp, h_path) == 0 && rename(c_tmp, c_path) == 0)
-        return 0;
-    fprintf(stderr, "nnc: error: cannot write '%s': %s\n", c_tmp ? h_path : c_path,
-            strerror(errno));
-    if (c_tmp)
-        unlink(c_tmp);
-    if (h_tmp)
-        unlink(h_tmp);
-    return -1;
+    return status;
 }

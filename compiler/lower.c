@@ -20,6 +20,8 @@
  */
 #include "lower.h"
 
+#include "../runtime/nnrt.h" /* NN_MAX_BATCH: the trainer's limit is the language's */
+
 #include <string.h>
 
 const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", NULL};
@@ -94,7 +96,7 @@ static const Rule rules[] = {
      .lower = lower_weight_decay, .n_required = 1,
      .pos = {{"value", T_NUM, R_NONNEG, NULL, NULL}}},
     {.keyword = "batch", .cls = C_ONCE, .usage = "batch N", .lower = lower_batch,
-     .n_required = 1, .pos = {{"size", T_INT, R_COUNT, NULL, NULL}}},
+     .n_required = 1, .pos = {{"size", T_INT, R_COUNT, NULL, NULL, NN_MAX_BATCH}}},
     {.keyword = "epochs", .cls = C_ONCE, .usage = "epochs N", .lower = lower_epochs,
      .n_required = 1, .pos = {{"count", T_INT, R_COUNT, NULL, NULL}}},
     {.keyword = "seed", .cls = C_ONCE, .usage = "seed N", .lower = lower_seed,
@@ -149,12 +151,12 @@ static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value
     Train *t = &c->m->train;
     t->optimizer = (OptKind)pos[0].word;
     if (t->optimizer == OPT_SGD)
-        t->lr = 0.01; /* PyTorch and Keras' default for SGD */
+        t->lr = 0.01f; /* PyTorch and Keras' default for SGD */
     /* ORDER: the optimizer row's options */
-    double *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
+    float *fields[MAX_OPT] = {&t->lr, &t->momentum, NULL, &t->beta1, &t->beta2, &t->eps};
     for (int i = 0; i < MAX_OPT; i++)
         if (fields[i] && opt[i].arg)
-            *fields[i] = opt[i].num;
+            *fields[i] = (float)opt[i].num;
     t->nesterov = opt[2].arg && opt[2].word;
     if (t->nesterov && t->momentum == 0)
         error_at(c->src, opt[2].arg->loc, "nesterov=true needs a momentum, like momentum=0.9");
@@ -162,7 +164,7 @@ static void lower_optimizer(Ctx *c, const Stmt *s, const Value *pos, const Value
 
 static void lower_weight_decay(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
     (void)s, (void)opt;
-    c->m->train.weight_decay = pos[0].num;
+    c->m->train.weight_decay = (float)pos[0].num;
 }
 
 static void lower_batch(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
@@ -209,7 +211,7 @@ static const Rule *unknown_keyword(const Ctx *c, const Stmt *s) {
 static const char *default_name(const char *path) {
     if (strcmp(path, "<stdin>") == 0)
         return "model";
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = base_name(path);
     const char *dot = strrchr(base, '.');
     size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     if (n == 0)
@@ -294,10 +296,10 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
     m->train = (Train){
         .loss = LOSS_CROSS_ENTROPY,
         .optimizer = OPT_ADAM,
-        .lr = 0.001, /* PyTorch's Adam */
-        .beta1 = 0.9,
-        .beta2 = 0.999,
-        .eps = 1e-8,
+        .lr = 0.001f, /* PyTorch's Adam */
+        .beta1 = 0.9f,
+        .beta2 = 0.999f,
+        .eps = 1e-8f,
         .batch = 32,
         .epochs = 10,
         .seed = 1,
@@ -317,7 +319,7 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
     }
     m->ops = arena_alloc(sizeof(Op) * (size_t)(n ? n : 1));
 
-    for (const Stmt *s = stmts; s; s = s->next) {
+    for (const Stmt *s = stmts; s && !error_limit_reached(); s = s->next) {
         const Rule *r = find_rule(s->keyword);
         if (!r || s->broken) {
             const Rule *meant = s->broken ? r : unknown_keyword(&c, s);

@@ -25,7 +25,7 @@ enum { PAD_VALID, PAD_SAME }; /* ORDER: PADDINGS in lower.c */
 
 typedef enum {
     T_INT,    /* an integer in [0, INT_MAX] (negatives are left to the range) */
-    T_NUM,    /* a number that fits a float */
+    T_NUM,    /* a number that fits a float, and is not 0 only by rounding to one */
     T_SEED,   /* an integer in [0, 2^64) */
     T_WORD,   /* one of Param.words: the Value holds its index */
     T_NAME,   /* a word: the model name, judged by lower_model */
@@ -47,11 +47,12 @@ typedef struct {
     Range range;
     const char *const *words; /* T_WORD: the allowed words */
     const char *only;         /* an option valid only when the first argument is this word */
+    long max;                 /* T_INT: the largest value allowed; 0 for INT_MAX */
 } Param;
 
 typedef struct {
     const Arg *arg; /* NULL: not given */
-    double num;     /* T_INT, T_NUM */
+    double num;     /* T_INT; T_NUM: the float the trainer will use */
     long n;         /* T_INT; T_KERNEL: K */
     uint64_t u;     /* T_SEED */
     int word;       /* T_WORD: index in Param.words */
@@ -93,6 +94,7 @@ struct Ctx {
     bool order_reported;    /* a layer before 'input' was reported */
     const Stmt *loss;       /* the 'loss' statement, if any */
     bool oversized;         /* a tensor was too large: the totals would only repeat it */
+    int n_of_kind[N_OP_KINDS]; /* layers of each kind so far: Keras numbers them */
 };
 
 // ------------------------------------------------------------ bind.c

@@ -39,6 +39,16 @@ static bool ends_with(const char *s, const char *tail) {
     return n >= k && strcmp(s + n - k, tail) == 0;
 }
 
+/* The file name fits '#include "NAME"': C leaves ', \, " and // undefined
+ * there, a newline ends it, and ?? could start a trigraph. */
+static bool includable(const char *name) {
+    for (const char *p = name; *p; p++)
+        if (strchr("'\\\"", *p) || (unsigned char)*p < ' ' || *p == 0x7f ||
+            (p[0] == '?' && p[1] == '?'))
+            return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
     Mode mode = EMIT;
     const char *in = NULL, *out = NULL;
@@ -79,6 +89,14 @@ int main(int argc, char **argv) {
         usage_error("-o only goes with generating C");
     if (out && (!ends_with(out, ".c") || strlen(out) == 2 || ends_with(out, "/.c")))
         usage_error("-o needs a file name ending in .c, got '%s'", out);
+    if (out && strcmp(base_name(out), "nnrt.c") == 0)
+        usage_error("-o %s would write an nnrt.h that hides the runtime's header; choose "
+                    "another name",
+                    out);
+    if (out && !includable(base_name(out)))
+        usage_error("-o %s: the .c includes the .h by name, and '#include \"...\"' cannot "
+                    "spell this one; use letters, digits and . _ - + in the file name",
+                    out);
 
     Source *src = source_load(in);
     if (!src)
@@ -105,6 +123,11 @@ int main(int argc, char **argv) {
         const char *c_path = out ? out : arena_printf("%s.c", m->name);
         size_t stem = strlen(c_path) - 2;
         const char *h_path = arena_printf("%.*s.h", (int)stem, c_path);
+        if (strcmp(base_name(h_path), "nnrt.h") == 0) {
+            fprintf(stderr, "nnc: error: the model 'nnrt' would be written to nnrt.c and an "
+                            "nnrt.h that hides the runtime's header; give -o another name\n");
+            return 1;
+        }
         return emit_model(m, c_path, h_path) == 0 ? 0 : 1;
     }
     }

@@ -7,6 +7,7 @@
  *   lower.c    AST            -> Model: typed Ops with shapes, checked
  *   summary.c  Model          -> the Keras-like --summary text
  *   emit.c     Model          -> NAME.c and NAME.h for libnnrt
+ *   output.c   NAME.c, NAME.h -> the two files, written all or nothing
  *   main.c     the driver: options, the pipeline, exit status
  * Every object lives in the arena and dies at exit (no frees in the compiler).
  */
@@ -24,6 +25,7 @@
 // ------------------------------------------------------------ arena.c
 
 void *arena_alloc(size_t size); /* zeroed; exits with a message if memory runs out */
+void arena_free_all(void);      /* frees every object: a new run (the fuzz harness) */
 char *arena_strndup(const char *s, size_t n);
 char *arena_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -43,12 +45,16 @@ typedef struct {
 Source *source_load(const char *path);
 
 /* GCC-style diagnostics: "PATH:LINE:COL: error: MSG", the source line and a
- * caret under loc. Errors are counted; after MAX_ERRORS the driver stops. */
+ * caret under loc. Errors are counted; one more than MAX_ERRORS is not
+ * reported but says so, and from then on error_limit_reached() is true:
+ * the stages stop early and report nothing more. */
 #define MAX_ERRORS 20
 void error_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void warn_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void note_at(const Source *src, Loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int error_count(void);
+bool error_limit_reached(void);
+void diag_reset(void); /* forgets the errors and the line index: a new run (the fuzz harness) */
 int line_of(const Source *src, int offset); /* 1-based */
 /* s[0..n) made safe to quote inside a message: at most 40 bytes, "..." where
  * cut, unprintable bytes as '?'. Arena-owned. */
@@ -126,10 +132,13 @@ typedef enum {
     OP_DROPOUT,
     OP_ACT,       /* an activation written as its own statement */
 } OpKind;
+enum { N_OP_KINDS = OP_ACT + 1 };
 
 typedef struct {
     OpKind kind;
     int index;          /* 1-based position among the ops: names L1, L2, ... */
+    const char *name;   /* Keras' default name, as --summary prints it (dense, dense_1):
+                         * the layer's identity, which keys its init stream */
     const Stmt *stmt;   /* where it came from: location, source line for comments */
     Shape in, out;
     ActKind act;        /* dense/conv2d fused activation, or OP_ACT's */
@@ -150,7 +159,7 @@ typedef struct {
 typedef struct {
     LossKind loss;
     OptKind optimizer;
-    double lr, momentum, beta1, beta2, eps, weight_decay;
+    float lr, momentum, beta1, beta2, eps, weight_decay; /* the trainer's type */
     bool nesterov;
     long batch, epochs;
     uint64_t seed;
@@ -211,12 +220,27 @@ size_t optimizer_state_floats(const Train *t, size_t n);
 /* Keras-like summary: layers, output shapes, parameter counts, totals, and
  * the memory training needs at the model's batch size. */
 char *format_summary(const Model *m);
+/* The name Keras gives the nth (0-based) layer of a kind: dense, dense_1, ... */
+const char *keras_name(OpKind kind, int nth);
 
 // ------------------------------------------------------------ emit.c
 
-/* Writes the trainer's C to c_path and its header to h_path, each through a
- * temporary file renamed into place; returns 0, or -1 after a message. */
+/* Writes the trainer's C to c_path and its header to h_path (write_files);
+ * returns 0, or -1 after a message. */
 int emit_model(const Model *m, const char *c_path, const char *h_path);
 uint64_t model_fingerprint(const Model *m);
+
+// ------------------------------------------------------------ output.c
+
+typedef struct {
+    const char *path;
+    const char *data;
+    size_t len;
+} OutFile;
+/* Writes all n files, with the mode new files get under the umask, or none
+ * of them (every target as it was); returns 0, or -1 after one message
+ * naming the file that could not be written. */
+int write_files(const OutFile *files, int n);
+const char *base_name(const char *path); /* what follows the last '/' */
 
 #endif

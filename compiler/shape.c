@@ -48,6 +48,7 @@ static Op *add_op(Ctx *c, const Stmt *s, OpKind kind) {
     Op *op = &c->m->ops[c->m->n_ops++];
     op->kind = kind;
     op->index = c->m->n_ops;
+    op->name = keras_name(kind, c->n_of_kind[kind]++);
     op->stmt = s;
     op->in = c->shape;
     return op;

@@ -97,20 +97,20 @@ static const char *const NAMES[][2] = {
     {"dropout", "Dropout"},
     {"activation", "Activation"},
 };
-enum { N_KINDS = sizeof NAMES / sizeof NAMES[0] };
+_Static_assert(sizeof NAMES / sizeof NAMES[0] == N_OP_KINDS, "ORDER OP");
+
+const char *keras_name(OpKind kind, int nth) {
+    return nth ? arena_printf("%s_%d", NAMES[kind][0], nth) : NAMES[kind][0];
+}
 
 static void keras_table(Buf *b, const Model *m) {
     put(b, "Model: \"%s\"\n", m->name);
     rule_line(b, '_');
     table_row(b, (const char *[3]){"Layer (type)", "Output Shape", "Param #"});
     rule_line(b, '=');
-    int seen[N_KINDS] = {0}; /* Keras numbers the layers of each kind: dense, dense_1, ... */
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        const char *name = NAMES[op->kind][0];
-        if (seen[op->kind]++)
-            name = arena_printf("%s_%d", name, seen[op->kind] - 1);
-        table_row(b, (const char *[3]){arena_printf("%s (%s)", name, NAMES[op->kind][1]),
+        table_row(b, (const char *[3]){arena_printf("%s (%s)", op->name, NAMES[op->kind][1]),
                                        keras_shape(op->out),
                                        arena_printf("%zu", op->n_w + op->n_b + op->n_s)});
         put(b, "%*s\n", LINE, "");
