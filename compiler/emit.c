@@ -429,10 +429,13 @@ static void emit_train_step(Emit *e) {
     if (uses_col)
         out(e, "    float *partials = work + b * WORK_PER_SAMPLE + %zu; /* conv2d shards' dW */\n",
             fixed);
+    /* Keyed by the dropout's name, as init streams are: a statement added
+     * elsewhere in the model leaves its masks as they were */
     for (int i = 0; i < m->n_ops; i++)
         if (m->ops[i].kind == OP_DROPOUT)
-            out(e, "    const uint64_t key%d = nn_hash2(dropout_key, %d);\n", m->ops[i].index,
-                m->ops[i].index);
+            out(e, "    const uint64_t key%d = nn_hash2(dropout_key, UINT64_C(0x%016llx)); /* \"%s\" */\n",
+                m->ops[i].index, (unsigned long long)fnv1a(FNV_BASIS, m->ops[i].name),
+                m->ops[i].name);
     if (!uses_state)
         out(e, "    (void)state;\n");
     if (!uses_key)

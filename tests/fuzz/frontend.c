@@ -11,24 +11,19 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "tmpdir.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[] = "/tmp/nnc-fuzz-XXXXXX";
 static const char *c_path, *h_path;
 static FILE *devnull;
 
-static void remove_dir(void) {
-    unlink(c_path);
-    unlink(h_path);
-    rmdir(dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    if (!mkdtemp(dir) || !(devnull = fopen("/dev/null", "w"))) {
+    const char *dir = fuzz_dir("frontend");
+    if (!(devnull = fopen("/dev/null", "w"))) {
         perror("frontend fuzz setup");
         exit(1);
     }
@@ -38,7 +33,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     snprintf(c, n, "%s/fuzz.c", dir);
     snprintf(h, n, "%s/fuzz.h", dir);
     c_path = c, h_path = h;
-    atexit(remove_dir);
     /* The diagnostics of every input would fill the log: the compiler's
      * stderr goes to /dev/null. libFuzzer keeps its own copy of the
      * original stream, and the sanitizers write to fd 2 directly. */
