@@ -9,6 +9,7 @@
  * the inflate loop's own error paths.
  */
 #include "data.h"
+#include "loaded.h"
 #include "tmpdir.h"
 
 #include <stdint.h>
@@ -68,18 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nn_dataset d;
     char err[1024] = "";
     int rc = nn_data_load_idx(&d, images, labels, &spec, err, sizeof err);
-    /* the contract: a whole data set, or none and a one-line message naming a file */
-    if (rc == 0) {
-        if (d.n == 0 || d.n > spec.limit || d.in_size != s[0] * s[1] * s[2] || !d.pixels ||
-            !d.labels)
-            abort();
-        for (size_t i = 0; i < d.n; i++)
-            if (d.labels[i] < 0 || d.labels[i] >= spec.out_size)
-                abort();
-    } else if (rc != -1 || d.pixels || d.labels || strchr(err, '\n') ||
-               (strncmp(err, images, strlen(images)) && strncmp(err, labels, strlen(labels)))) {
-        abort();
-    }
-    nn_data_free(&d);
+    check_loaded(rc, &d, &spec, err, images, labels);
     return 0;
 }
