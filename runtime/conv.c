@@ -654,7 +654,7 @@ static void backward_part(void *ctx, int part, int parts) {
     const int KKC = c->K * c->K * c->C, P = c->OH * c->OW;
     const size_t img = (size_t)c->H * c->W_ * c->C, nw = (size_t)c->OC * KKC;
     float *region = c->col + (size_t)nn_thread_slot() * c->scratch;
-    float *partial = c->partials + (size_t)(part - 1) * (nw + (size_t)c->OC);
+    float *partial = part ? c->partials + (size_t)(part - 1) * (nw + (size_t)c->OC) : NULL;
     float *dW = part ? partial : c->dW;
     float *dWt = region + c->region;
     float *db = !c->db ? NULL : part ? partial + nw : c->db;
