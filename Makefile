@@ -11,7 +11,10 @@ STRICT  := -std=c11 -Wall -Wextra -Werror -pedantic
 WARN    := $(STRICT) -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L
+# The one version: nnc --version, the trainers' help, nnrt.pc; tests/12-version.t
+# checks debian/changelog against it.
+VERSION := $(shell cat VERSION)
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DNNC_VERSION='"$(VERSION)"'
 LDLIBS_RT := $(BLAS_LIBS) -lz -lm
 
 B := build
@@ -46,6 +49,8 @@ $(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h co
 $(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
+
+$(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
 
 $(B)/nnc: $(COMPILER_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^

@@ -19,8 +19,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define NNC_VERSION "0.1.0"
-
 // ------------------------------------------------------------ arena.c
 
 void *arena_alloc(size_t size); /* zeroed; exits with a message if memory runs out */

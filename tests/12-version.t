@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One version, from the VERSION file: nnc --version and the trainers' help.
+. tests/tap.sh
+version=$(cat VERSION)
+
+out=$(build/nnc --version)
+if [ "$out" = "nnc $version" ]; then pass "nnc --version prints VERSION ($version)"
+else fail "nnc --version" "got '$out', VERSION says $version"; fi
+
+out=$(build/fashion_mlp help | head -n 1)
+case $out in
+*"libnnrt $version") pass "a trainer's help names the runtime's version" ;;
+*) fail "trainer help version" "got '$out', VERSION says $version" ;;
+esac
+done_testing
