@@ -8,6 +8,6 @@ for model in models/*.model tests/emit/*.model; do
     name=$(basename "$model" .model)
     check "$name: nnc" build/nnc "$model" -o "$tmp/$name.c"
     check "$name: cc -std=c11 -Wall -Wextra -Werror -pedantic" \
-        cc -std=c11 -Wall -Wextra -Werror -pedantic $blas -Iruntime -c -o "$tmp/$name.o" "$tmp/$name.c"
+        cc -std=c11 -Wall -Wextra -Werror -pedantic $blas -Ibuild/include -c -o "$tmp/$name.o" "$tmp/$name.c"
 done
 done_testing
