@@ -188,3 +188,6 @@ golden: all
 
 clean:
 	rm -rf $(B)
+
+# make install, make uninstall and what they need built
+include mk/install.mk

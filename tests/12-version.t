@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One version, from the VERSION file: nnc --version and the trainers' help.
+# One version, from the VERSION file: nnc --version, the trainers' help and
+# nnrt.pc.
 . tests/tap.sh
 version=$(cat VERSION)
 
@@ -12,4 +13,7 @@ case $out in
 *"libnnrt $version") pass "a trainer's help names the runtime's version" ;;
 *) fail "trainer help version" "got '$out', VERSION says $version" ;;
 esac
+out=$(PKG_CONFIG_PATH=build pkg-config --modversion nnrt)
+if [ "$out" = "$version" ]; then pass "nnrt.pc's version is VERSION"
+else fail "nnrt.pc version" "got '$out', VERSION says $version"; fi
 done_testing
