@@ -217,4 +217,9 @@ char *format_summary(const Model *m);
 int emit_model(const Model *m, const char *c_path, const char *h_path);
 uint64_t model_fingerprint(const Model *m);
 
+// ------------------------------------------------------------ build.c
+
+/* nnc --build FILE.model -o PROG: the whole command line; returns the exit status */
+int build_main(int argc, char **argv);
+
 #endif

@@ -37,6 +37,11 @@ $(B)/nnrt.pc: runtime/nnrt.pc.in VERSION $(B)/install-dirs
 	    -e 's|@LIBDIR@|$${prefix}/$(call rel,$(PREFIX),$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$${prefix}/$(call rel,$(PREFIX),$(INCLUDEDIR))|' $< >$@
 
+# nnc --build looks for its own installation's nnrt.pc this way from BINDIR.
+PC_FROM_BIN := $(call rel,$(BINDIR),$(PKGCONFIGDIR))
+CPPFLAGS += -DNNC_PC_FROM_BIN='"$(PC_FROM_BIN)"'
+$(B)/compiler/build.o: $(B)/install-dirs
+
 MAN_PAGES := $(B)/man/nnc.1 $(B)/man/nnc-trainer.1 $(B)/man/nnc-model.5
 $(B)/man/%: docs/man/% VERSION $(B)/install-dirs
 	@mkdir -p $(@D)
