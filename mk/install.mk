@@ -57,7 +57,8 @@ DOCS := README.md docs/language.md docs/trainer.md $(wildcard docs/*.png)
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/nnc \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(DATADIR)/nnc/models $(DESTDIR)$(DOCDIR)/docs
+	    $(DESTDIR)$(DATADIR)/nnc/models $(DESTDIR)$(DOCDIR)/docs \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(VIMDIR)/syntax $(DESTDIR)$(VIMDIR)/ftdetect
 	install -m 755 $(B)/nnc $(DESTDIR)$(BINDIR)/nnc
 	install -m 644 $(B)/libnnrt.a $(DESTDIR)$(LIBDIR)/libnnrt.a
 	install -m 644 runtime/nnrt.h $(DESTDIR)$(INCLUDEDIR)/nnc/nnrt.h
@@ -67,11 +68,17 @@ install: all
 	install -m 644 models/*.model $(DESTDIR)$(DATADIR)/nnc/models
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)
 	install -m 644 $(filter docs/%,$(DOCS)) $(DESTDIR)$(DOCDIR)/docs
+	install -m 644 editor/bash-completion/nnc editor/bash-completion/nnc-trainer \
+	    $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 editor/vim/syntax/nnc.vim $(DESTDIR)$(VIMDIR)/syntax/nnc.vim
+	install -m 644 editor/vim/ftdetect/nnc.vim $(DESTDIR)$(VIMDIR)/ftdetect/nnc.vim
 
 # Removes what install wrote, and the directories only nnc uses.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nnc $(DESTDIR)$(LIBDIR)/libnnrt.a \
 	    $(DESTDIR)$(PKGCONFIGDIR)/nnrt.pc \
 	    $(DESTDIR)$(MANDIR)/man1/nnc.1 $(DESTDIR)$(MANDIR)/man1/nnc-trainer.1 \
-	    $(DESTDIR)$(MANDIR)/man5/nnc-model.5
+	    $(DESTDIR)$(MANDIR)/man5/nnc-model.5 \
+	    $(DESTDIR)$(BASHCOMPDIR)/nnc $(DESTDIR)$(BASHCOMPDIR)/nnc-trainer \
+	    $(DESTDIR)$(VIMDIR)/syntax/nnc.vim $(DESTDIR)$(VIMDIR)/ftdetect/nnc.vim
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/nnc $(DESTDIR)$(DATADIR)/nnc $(DESTDIR)$(DOCDIR)
