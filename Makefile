@@ -56,7 +56,7 @@ $(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(B)/grammar/parser.h $
 $(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
 
 $(B)/nnc: $(COMPILER_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # --- the runtime
 $(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One version, from the VERSION file: nnc --version, the trainers' help and
-# nnrt.pc.
+# One version, from the VERSION file: nnc --version, the trainers' help,
+# nnrt.pc and debian/changelog.
 . tests/tap.sh
 version=$(cat VERSION)
 
@@ -16,4 +16,7 @@ esac
 out=$(PKG_CONFIG_PATH=build pkg-config --modversion nnrt)
 if [ "$out" = "$version" ]; then pass "nnrt.pc's version is VERSION"
 else fail "nnrt.pc version" "got '$out', VERSION says $version"; fi
+out=$(sed -n '1s/^nnc (\([^)]*\)).*/\1/p' debian/changelog)
+if [ "$out" = "$version" ]; then pass "debian/changelog's latest version is VERSION"
+else fail "debian/changelog version" "got '$out', VERSION says $version: add a changelog entry (dch -v $version)"; fi
 done_testing
