@@ -18,7 +18,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
 VIMDIR       ?= $(DATADIR)/vim/vimfiles
 
-.PHONY: install uninstall FORCE
+.PHONY: install uninstall install-test FORCE
 
 # The directories as last built, rewritten only when they change, so that
 # the files baking them in are rebuilt exactly then.
@@ -82,3 +82,12 @@ uninstall:
 	    $(DESTDIR)$(BASHCOMPDIR)/nnc $(DESTDIR)$(BASHCOMPDIR)/nnc-trainer \
 	    $(DESTDIR)$(VIMDIR)/syntax/nnc.vim $(DESTDIR)$(VIMDIR)/ftdetect/nnc.vim
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/nnc $(DESTDIR)$(DATADIR)/nnc $(DESTDIR)$(DOCDIR)
+
+# The installation as users get it (tests/install.sh): a staged make install
+# used from outside the checkout, then the .deb built, linted, installed,
+# used and removed. It needs the Debian packaging tools besides make test's.
+INSTALL_TEST_DEPS := debhelper dpkg-dev lintian fakeroot groff-base man-db bash-completion
+install-test: deps
+	@NNC_DEPS="$(INSTALL_TEST_DEPS)" scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	tests/install.sh
