@@ -73,7 +73,8 @@ install: all
 	install -m 644 editor/vim/syntax/nnc.vim $(DESTDIR)$(VIMDIR)/syntax/nnc.vim
 	install -m 644 editor/vim/ftdetect/nnc.vim $(DESTDIR)$(VIMDIR)/ftdetect/nnc.vim
 
-# Removes what install wrote, and the directories only nnc uses.
+# Removes what install wrote, file by file (DOCDIR may be overridden to a
+# shared directory), then the directories only nnc uses, once empty.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nnc $(DESTDIR)$(LIBDIR)/libnnrt.a \
 	    $(DESTDIR)$(PKGCONFIGDIR)/nnrt.pc \
@@ -81,7 +82,10 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/nnc-model.5 \
 	    $(DESTDIR)$(BASHCOMPDIR)/nnc $(DESTDIR)$(BASHCOMPDIR)/nnc-trainer \
 	    $(DESTDIR)$(VIMDIR)/syntax/nnc.vim $(DESTDIR)$(VIMDIR)/ftdetect/nnc.vim
-	rm -rf $(DESTDIR)$(INCLUDEDIR)/nnc $(DESTDIR)$(DATADIR)/nnc $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/nnc/nnrt.h $(addprefix $(DESTDIR)$(DATADIR)/nnc/,$(wildcard models/*.model)) \
+	    $(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(filter docs/%,$(DOCS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/nnc $(DESTDIR)$(DATADIR)/nnc/models $(DESTDIR)$(DATADIR)/nnc \
+	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # The installation as users get it (tests/install.sh): a staged make install
 # used from outside the checkout, then the .deb built, linted, installed,
