@@ -11,10 +11,16 @@ STRICT  := -std=c11 -Wall -Wextra -Werror -pedantic
 WARN    := $(STRICT) -Wshadow -Wmissing-prototypes -Wstrict-prototypes
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L
+# The one version: nnc --version, the trainers' help, nnrt.pc; tests/12-version.t
+# checks debian/changelog against it.
+VERSION := $(shell cat VERSION)
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -DNNC_VERSION='"$(VERSION)"'
 LDLIBS_RT := $(BLAS_LIBS) -lz -lm
 
 B := build
+# Generated C includes <nnc/nnrt.h>, the installed layout; in the tree that
+# layout is $(INC): build/include/nnc/nnrt.h, a copy of runtime/nnrt.h.
+INC := $(B)/include
 
 COMPILER_SRC := $(wildcard compiler/*.c)
 COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/lexer.o
@@ -25,7 +31,7 @@ RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(B)/nnc $(B)/libnnrt.a
+all: $(B)/nnc $(B)/libnnrt.a $(INC)/nnc/nnrt.h
 
 deps:
 	@scripts/deps.sh
@@ -47,8 +53,10 @@ $(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnrt.h $(B)/gra
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
 
+$(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
+
 $(B)/nnc: $(COMPILER_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # --- the runtime
 $(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
@@ -59,12 +67,16 @@ $(B)/libnnrt.a: $(RUNTIME_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+$(INC)/nnc/nnrt.h: runtime/nnrt.h
+	@mkdir -p $(@D)
+	cp $< $@
+
 # --- a model: models/NAME.model -> build/NAME.c -> build/NAME (its trainer)
 $(B)/%.c $(B)/%.h: models/%.model $(B)/nnc
 	$(B)/nnc $< -o $(B)/$*.c
 
-$(B)/%: $(B)/%.c $(B)/libnnrt.a runtime/nnrt.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -Iruntime -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT)
+$(B)/%: $(B)/%.c $(B)/libnnrt.a $(INC)/nnc/nnrt.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC) -o $@ $< $(B)/libnnrt.a $(LDLIBS_RT)
 
 # --- models the tests train: tests/e2e/NAME.model -> build/e2e/NAME.c (linked as above)
 $(B)/e2e/%.c $(B)/e2e/%.h: tests/e2e/%.model $(B)/nnc
@@ -120,7 +132,7 @@ $(B)/bench/gemm: bench/gemm.c $(B)/libnnrt.a runtime/nnrt.h
 bench: deps
 	@NNC_DEPS=python3-torch scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
-	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -Iruntime" \
+	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
 
 # --- fuzzing (libFuzzer, clang): tests/fuzz/NAME.c defines LLVMFuzzerTestOneInput
@@ -165,7 +177,7 @@ fuzz: deps
 	        { tail -n 30 $(B)/fuzz/$$h.log; echo "fuzz: $$h failed: add the input to tests/fuzz/$$h/"; exit 1; }; \
 	    grep -E '^Done [0-9]+ runs' $(B)/fuzz/$$h.log | sed "s/^/fuzz: $$h: /"; \
 	done
-	@$(MAKE) --no-print-directory $(B)/nnc
+	@$(MAKE) --no-print-directory $(B)/nnc $(INC)/nnc/nnrt.h
 	tests/fuzz/compile-accepted.sh $(B)/fuzz/frontend.corpus
 
 # This tree's trainers against revision BASE's, alternated in one run
@@ -179,3 +191,6 @@ golden: all
 
 clean:
 	rm -rf $(B)
+
+# make install, make uninstall and what they need built
+include mk/install.mk

@@ -177,7 +177,7 @@ def main():
                      "gemm_bound": bound, "nnc_over_bound": ratio(nnc, bound), "note": note})
 
     log("bench: compile times")
-    cc = os.environ.get("BENCH_CC", "cc -O3 -std=c11 -Iruntime").split()
+    cc = os.environ.get("BENCH_CC", "cc -O3 -std=c11 -Ibuild/include").split()
     libs = os.environ.get("BENCH_LIBS", "-lopenblas -lz -lm").split()
     with tempfile.TemporaryDirectory() as tmp:
         for name, src, _, _ in MODELS:

@@ -16,11 +16,12 @@ typedef enum { EMIT, CHECK, SUMMARY, DUMP_AST } Mode;
 static void usage(FILE *out) {
     fprintf(out,
             "usage: nnc FILE.model [-o OUT.c]   write OUT.c and OUT.h (default: NAME.c, NAME.h)\n"
+            "       nnc --build FILE.model -o PROG  build the trainer PROG (installed runtime)\n"
             "       nnc --summary FILE.model    print the layers, parameters and memory\n"
             "       nnc --check FILE.model      only check the model\n"
             "       nnc --dump-ast FILE.model   print the statements as parsed\n"
             "       nnc --help | --version\n"
-            "FILE.model '-' reads standard input. The language: docs/language.md.\n");
+            "FILE.model '-' reads standard input. The language: nnc-model(5), docs/language.md.\n");
 }
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +54,9 @@ int main(int argc, char **argv) {
     Mode mode = EMIT;
     const char *in = NULL, *out = NULL;
     static const char *const modes[] = {"--check", "--summary", "--dump-ast"};
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--build") == 0)
+            return build_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         Mode picked = EMIT;

@@ -20,8 +20,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define NNC_VERSION "0.1.0"
-
 // ------------------------------------------------------------ arena.c
 
 void *arena_alloc(size_t size); /* zeroed; exits with a message if memory runs out */
@@ -242,5 +240,10 @@ typedef struct {
  * naming the file that could not be written. */
 int write_files(const OutFile *files, int n);
 const char *base_name(const char *path); /* what follows the last '/' */
+
+// ------------------------------------------------------------ build.c
+
+/* nnc --build FILE.model -o PROG: the whole command line; returns the exit status */
+int build_main(int argc, char **argv);
 
 #endif

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages nnc needs, if any is missing; where it cannot
 # (not root, no apt-get), prints the exact command to run instead.
+# NNC_DEPS replaces the list; set but empty (a package build, whose
+# Build-Depends are already installed), it checks nothing.
 set -eu
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in ${NNC_DEPS:-make gcc perl flex bison pkg-config libopenblas-dev zlib1g-dev libcmocka-dev dataset-fashion-mnist gnuplot-nox clang libclang-rt-14-dev}; do
+for pkg in ${NNC_DEPS-make gcc perl flex bison pkg-config libopenblas-dev zlib1g-dev libcmocka-dev groff-base man-db bash-completion dataset-fashion-mnist gnuplot-nox clang libclang-rt-14-dev}; do
     have "$pkg" || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0

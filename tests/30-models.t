@@ -9,7 +9,7 @@ for model in models/*.model tests/emit/*.model; do
     name=$(basename "$model" .model)
     check "$name: nnc" build/nnc "$model" -o "$tmp/$name.c"
     check "$name: cc -std=c11 -Wall -Wextra -Werror -pedantic" \
-        cc -std=c11 -Wall -Wextra -Werror -pedantic $blas -Iruntime -c -o "$tmp/$name.o" "$tmp/$name.c"
+        cc -std=c11 -Wall -Wextra -Werror -pedantic $blas -Ibuild/include -c -o "$tmp/$name.o" "$tmp/$name.c"
     if products=$(grep -nE '(^|[^)A-Za-z0-9_])B \*' "$tmp/$name.c"); then
         fail "$name: sizes are size_t products of B" "$products"
     else

@@ -12,7 +12,7 @@ for model in tests/emit/*.model tests/e2e/*.model models/fashion_mlp.model; do
         fail "$stem: nnc" "$(cat "$tmp/err")"; continue
     fi
     name=$(sed -n 's/^const nn_model_desc \(.*\)_model = {$/\1/p' "$tmp/$stem.c")
-    if ! cc ${CFLAGS:--O2} -std=c11 -Wall -Wextra -Werror -pedantic -Iruntime $blas_cflags -DMODEL_C="\"$tmp/$stem.c\"" -DDESC="${name}_model" \
+    if ! cc ${CFLAGS:--O2} -std=c11 -Wall -Wextra -Werror -pedantic -Ibuild/include $blas_cflags -DMODEL_C="\"$tmp/$stem.c\"" -DDESC="${name}_model" \
          -o "$tmp/$stem" tests/model_gradcheck.c build/libnnrt.a $blas_libs -lz -lm 2>"$tmp/err"; then
         fail "$stem: build the check" "$(head -n 20 "$tmp/err")"; continue
     fi

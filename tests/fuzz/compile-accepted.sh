@@ -20,7 +20,7 @@ while IFS= read -r file; do
     "$nnc" --check "$file" >/dev/null 2>&1 || continue
     accepted=$((accepted + 1))
     if ! "$nnc" "$file" -o "$tmp/m.c" 2>"$tmp/err" ||
-       ! gcc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -Iruntime "$tmp/m.c" \
+       ! gcc -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -Ibuild/include "$tmp/m.c" \
            2>>"$tmp/err"; then
         failed=$((failed + 1))
         cp "$file" "build/fuzz/miscompile-$(basename "$file")"
