@@ -165,6 +165,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB_OBJ)
 	    -Icompiler -Iruntime -I$(B)/grammar -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS_RT)
 
 fuzz: deps
+	@NNC_DEPS="clang libclang-rt-14-dev" scripts/deps.sh
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@set -e; for h in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
 	    echo "fuzz: $$h: replaying tests/fuzz/$$h/"; \
