@@ -5,10 +5,10 @@
 #include "ops.h"
 
 extern const OpType dense_op, conv2d_op, maxpool_op, avgpool_op, batchnorm_op, flatten_op,
-    dropout_op, act_op, add_op, concat_op;
+    dropout_op, act_op, add_op, concat_op, gap_op;
 
 const OpType *const op_types[] = {
     &dense_op, &conv2d_op, &maxpool_op, &avgpool_op, &batchnorm_op, &flatten_op,
-    &dropout_op, &act_op, &add_op, &concat_op,
+    &dropout_op, &act_op, &add_op, &concat_op, &gap_op,
 };
 const int n_op_types = sizeof op_types / sizeof op_types[0];
