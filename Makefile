@@ -71,10 +71,8 @@ $(B)/e2e/%.c $(B)/e2e/%.h: tests/e2e/%.model $(B)/nnc
 	@mkdir -p $(@D)
 	$(B)/nnc $< -o $(B)/e2e/$*.c
 
-# minus the models nnc cannot compile yet (tests/pending-models)
-PENDING  := $(shell sed 's/\#.*//' tests/pending-models)
-MODELS   := $(patsubst models/%.model,$(B)/%,$(filter-out $(PENDING),$(wildcard models/*.model)))
-E2E      := $(patsubst tests/e2e/%.model,$(B)/e2e/%,$(filter-out $(PENDING),$(wildcard tests/e2e/*.model)))
+MODELS   := $(patsubst models/%.model,$(B)/%,$(wildcard models/*.model))
+E2E      := $(patsubst tests/e2e/%.model,$(B)/e2e/%,$(wildcard tests/e2e/*.model))
 
 # --- the main job: train the seed network on Fashion-MNIST
 SEED_MODEL := fashion_mlp

@@ -16,6 +16,3 @@ check() {
     if out=$("$@" 2>&1); then pass "$what"; else fail "$what" "$out"; fi
 }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
-# pending MODEL: true when tests/pending-models lists MODEL, a model nnc
-# cannot compile yet; the loops over every model skip it
-pending() { sed 's/#.*//' tests/pending-models | grep -qxF "$1"; }
