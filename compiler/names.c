@@ -52,9 +52,9 @@ static const Arg *keyed(const Ctx *c, const Stmt *s, const char *key) {
     return found;
 }
 
-/* The name= of a later statement that defines id, if any */
+/* The name= of this statement or a later one that defines id, if any */
 static const Arg *later_definition(const Stmt *s, const char *id) {
-    for (const Stmt *t = s->next; t; t = t->next)
+    for (const Stmt *t = s; t; t = t->next) /* its own name= too */
         for (const Arg *a = t->args; a; a = a->next)
             if (a->key && strcmp(a->key, "name") == 0 && strcmp(a->text, id) == 0)
                 return a;
