@@ -8,6 +8,15 @@ parity notes read.
 
   /usr/bin/python3 bench/torch_ref.py --model mlp --epochs 10 --batch 64
   /usr/bin/python3 bench/torch_ref.py --model cnn --epochs 3 --batch 128 --threads 1
+  /usr/bin/python3 bench/torch_ref.py --model resnet --epochs 1 --limit 2000
+
+mlp and cnn keep torch's default initialisation (the README's parity
+numbers); resnet and densenet, the skip-connection models of issue 9,
+start as nnc does: Glorot-uniform kernels with Keras' fans, zero biases,
+batchnorm gamma 1 and beta 0, momentum 0.99 and eps 1e-3 in Keras' sense.
+Images are NCHW here and NHWC in nnc; with one input channel the data are
+the same bytes, and the math does not depend on the layout (concat joins
+channels in the same order, gap averages each channel, no flatten).
 
 --bench is the mode bench/run.py (`make bench`) uses: no evaluation
 between epochs (one, untimed, at the end: its accuracy and its memory are
@@ -25,6 +34,7 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -48,6 +58,80 @@ def load(split, limit=None):
     return x, torch.tensor(y, dtype=torch.int64)
 
 
+class SameConv(nn.Conv2d):
+    """Conv2d with Keras' padding=same: ceil(H / S) outputs, the smaller
+    half of the padding on top and left (torch's padding=1 at stride 2
+    would pad both sides and shift every window)."""
+
+    def forward(self, x):
+        pads = []
+        for size, k, s in zip(reversed(x.shape[2:]), reversed(self.kernel_size),
+                              reversed(self.stride)):
+            total = max((-(-size // s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        return super().forward(F.pad(x, pads))
+
+
+def conv(c, oc, k, stride=1, bias=True):
+    return SameConv(c, oc, k, stride=stride, bias=bias)
+
+
+def batchnorm(c):
+    """Keras' momentum 0.99 is torch's 0.01 (torch weighs the new batch)"""
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class Residual(nn.Module):
+    """Two 3x3 convs with batchnorm, relu between, the block input (or its
+    1x1 projection when the stride or the width changes) added, then relu:
+    a block of models/fashion_resnet.model"""
+
+    def __init__(self, c, oc, stride=1):
+        super().__init__()
+        self.main = nn.Sequential(conv(c, oc, 3, stride, bias=False), batchnorm(oc), nn.ReLU(),
+                                  conv(oc, oc, 3, bias=False), batchnorm(oc))
+        self.shortcut = (nn.Sequential(conv(c, oc, 1, stride, bias=False), batchnorm(oc))
+                         if stride != 1 or c != oc else nn.Identity())
+
+    def forward(self, x):
+        return F.relu(self.shortcut(x) + self.main(x))
+
+
+class Gap(nn.Module):
+    def forward(self, x):
+        return x.mean((2, 3))
+
+
+class DenseConcat(nn.Module):
+    """tests/e2e/dense_concat.model: each 3x3 conv sees the concatenation of
+    every value before it, the newest first, as `concat ID...` orders them"""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(conv(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2))
+        self.c1 = nn.Sequential(conv(16, 16, 3), nn.ReLU())
+        self.c2 = nn.Sequential(conv(32, 16, 3), nn.ReLU())
+        self.head = nn.Sequential(Gap(), nn.Linear(48, 10))
+
+    def forward(self, x):
+        s = self.stem(x)
+        c1 = self.c1(s)
+        c2 = self.c2(torch.cat([c1, s], 1))
+        return self.head(torch.cat([c2, c1, s], 1))
+
+
+def nnc_init(net):
+    """nnc's initialisation: xavier_uniform_ takes Keras' fans (fan_in
+    C*K*K, fan_out OC*K*K for a conv), biases start at zero; batchnorm's
+    gamma 1 and beta 0 are torch's defaults already."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
+
+
 def network(name):
     if name == "mlp":  # models/fashion_mlp.model
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 1024), nn.ReLU(), nn.Dropout(0.5),
@@ -56,6 +140,12 @@ def network(name):
         return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),
                              nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
                              nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    if name == "resnet":  # models/fashion_resnet.model
+        return nnc_init(nn.Sequential(conv(1, 32, 3, bias=False), batchnorm(32), nn.ReLU(),
+                                      Residual(32, 32), Residual(32, 32), Residual(32, 64, 2),
+                                      Gap(), nn.Linear(64, 10)))
+    if name == "densenet":  # tests/e2e/dense_concat.model
+        return nnc_init(DenseConcat())
     raise SystemExit(f"unknown model {name}")
 
 
@@ -94,7 +184,7 @@ def time_inference(net, x, windows=5, seconds=0.2):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn"])
+    ap.add_argument("--model", default="mlp", choices=["mlp", "cnn", "resnet", "densenet"])
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=0.001)

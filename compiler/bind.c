@@ -263,6 +263,7 @@ static bool convert(const Ctx *c, const Stmt *s, const Param *p, Value *v, bool 
                      quote_arg(a), is_opt ? arena_printf(" for '%s'", p->name) : "",
                      suggest_or_list(a->text, p->words));
         return false;
+    case T_ID: /* names.c's */
     case T_NAME:
         if (a->kind == ARG_WORD)
             return true;
@@ -329,13 +330,22 @@ static int find_option(const Rule *r, const char *key) {
     return -1;
 }
 
+bool graph_option(const Rule *r, const Arg *a) {
+    return a->key && ((strcmp(a->key, "name") == 0 && (r->cls == C_LAYER || r->named)) ||
+                      (strcmp(a->key, "from") == 0 && r->cls == C_LAYER));
+}
+
 static void unknown_option(const Ctx *c, const Stmt *s, const Rule *r, const Arg *a) {
-    const char *names[MAX_OPT];
+    const char *names[MAX_OPT + 2];
     int n = 0;
     while (n < MAX_OPT && r->opt[n].name) {
         names[n] = r->opt[n].name;
         n++;
     }
+    if (r->cls == C_LAYER || r->named)
+        names[n++] = "name";
+    if (r->cls == C_LAYER)
+        names[n++] = "from";
     const char *key = clip_text(a->key, strlen(a->key));
     if (n == 0) {
         error_at(c->src, a->key_loc, "'%s' takes no options, got '%s'", s->keyword, key);
@@ -358,7 +368,9 @@ bool bind(const Ctx *c, const Rule *r, const Stmt *s, Value *pos, Value *opt) {
     int n_pos = 0, max_pos = n_positional(r);
     const Arg *first_opt = NULL;
     for (const Arg *a = s->args; a; a = a->next) {
-        if (a->key) {
+        if (a->key && graph_option(r, a)) { /* names.c's */
+            first_opt = first_opt ? first_opt : a;
+        } else if (a->key) {
             first_opt = first_opt ? first_opt : a;
             int i = find_option(r, a->key);
             if (i < 0) {
@@ -376,6 +388,8 @@ bool bind(const Ctx *c, const Rule *r, const Stmt *s, Value *pos, Value *opt) {
             error_at(c->src, a->loc, "argument '%s' comes after option '%s'; options go last",
                      quote_arg(a), clip_text(first_opt->key, strlen(first_opt->key)));
             ok = false;
+        } else if (r->refs) { /* value names: names.c judges them */
+            n_pos++;
         } else if (n_pos == max_pos) {
             if (!extra_reported && max_pos == 0)
                 error_at(c->src, a->loc, "'%s' takes no arguments, got '%s'", s->keyword,

@@ -1,4 +1,4 @@
-/* emit.c: writes the checked IR as C for libnnrt.
+/* emit.c: writes the checked graph as C for libnnrt.
  *
  * Consumes a Model (from lower_program); produces NAME.c (parameter layout,
  * init, train step, inference, the nn_model_desc and main) and NAME.h (the
@@ -8,26 +8,27 @@
  * built in memory, then written by write_files (output.c): both or neither.
  *
  * The generated code is a schedule of runtime kernel calls over one flat
- * parameter buffer and one workspace whose layout plan.c decides.
+ * parameter buffer and one workspace whose layout plan.c decides: a walk
+ * over the fused graph in which each op's description (ops.h) prints its
+ * own calls, given the buffers. Buffers are named after the value they
+ * hold: L3 is op 3's output, dL3 its gradient; x is the input, out the
+ * inference output.
  */
-#include "nnc.h"
+#include "ops.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
+struct Emit {
     FILE *out;
     const Model *m;       /* fused */
     const Model *written; /* as written, for the summary */
-    OpSlot *slots;
-    WorkPlan plan;
-    const char *file;  /* the .model's file name, for comments (comment_text) */
-    const char *path;  /* its path, likewise */
-    int first_trained; /* index (0-based) of the first op with parameters; n_ops if none */
-} Emit;
+    const Plan *plan;
+    const char *file; /* the .model's file name, for comments (comment_text) */
+    const char *path; /* its path, likewise */
+};
 
-static void out(Emit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(Emit *e, const char *fmt, ...) {
+void emit_out(Emit *e, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vfprintf(e->out, fmt, ap);
@@ -36,7 +37,7 @@ static void out(Emit *e, const char *fmt, ...) {
 
 /* A float literal that reads back as exactly v, in the fewest digits (9
  * always suffice); "%g" alone would print 0 as "0f", which is not C. */
-static const char *flt(float v) {
+const char *c_float(float v) {
     char *s = NULL;
     for (int digits = 6; digits <= 9; digits++)
         if (strtof(s = arena_printf("%.*g", digits, (double)v), NULL) == v)
@@ -44,8 +45,22 @@ static const char *flt(float v) {
     return strpbrk(s, ".e") ? arena_printf("%sf", s) : arena_printf("%s.0f", s);
 }
 
-static const char *const act_enum[] = {"NN_LINEAR", "NN_RELU",    "NN_SIGMOID",
-                                       "NN_TANH",   "NN_SOFTMAX", "NN_LEAKY_RELU"};
+const char *c_act(ActKind act) {
+    static const char *const names[] = {"NN_LINEAR", "NN_RELU",    "NN_SIGMOID",
+                                        "NN_TANH",   "NN_SOFTMAX", "NN_LEAKY_RELU"};
+    return names[act];
+}
+
+/* B for a flat shape, else b * H * W with b = (size_t)B, declared by every
+ * function, so that the product is never an int that could overflow. */
+const char *c_rows(Shape s) {
+    size_t per_sample = (size_t)s.h * s.w;
+    return per_sample == 1 ? "B" : arena_printf("b * %zu", per_sample);
+}
+
+const char *c_bias(const Op *op, const char *buf) {
+    return op->n_b ? arena_printf("%s + P_L%d_B", buf, op->index) : "NULL";
+}
 
 /* s[0..n) as text inside a C comment: "*\/" and "/\*" would end the comment
  * or draw a warning, so they get a backslash; a tab becomes a space and any
@@ -73,42 +88,40 @@ static const char *stmt_text(const Emit *e, const Op *op) {
     return comment_text(e->m->src->text + loc.start, (size_t)(loc.end - loc.start));
 }
 
-static void comment_op(Emit *e, const Op *op, const char *indent) {
-    out(e, "%s/* %s:%d: %s */\n", indent, e->file, line_of(e->m->src, op->stmt->loc.start),
+static void comment_op(Emit *e, const Op *op) {
+    emit_out(e, "    /* %s:%d: %s */\n", e->file, line_of(e->m->src, op->stmt->loc.start),
         stmt_text(e, op));
 }
 
-static const char *shape_str(Shape s) {
+static const char *c_dims(Shape s) {
     if (s.rank == 1)
         return arena_printf("%d", s.c);
     return arena_printf("%d, %d, %d", s.h, s.w, s.c);
 }
 
-/* Rows of a batch for elementwise and per-feature kernels (of s.c columns):
- * B for a flat shape, else b * H * W with b = (size_t)B, declared by the
- * function, so that the product is never an int that could overflow. */
-static size_t rows_per_sample(Shape s) {
-    return (size_t)s.h * s.w;
-}
-
-static const char *rows(Shape s) {
-    return rows_per_sample(s) == 1 ? "B" : arena_printf("b * %zu", rows_per_sample(s));
+static const Op *output_op(const Model *m) {
+    return &m->ops[m->n_ops - 1];
 }
 
 static bool ends_in_softmax(const Model *m) {
-    const Op *last = &m->ops[m->n_ops - 1];
-    return (last->kind == OP_ACT || last->kind == OP_DENSE || last->kind == OP_CONV2D) &&
-           last->act == ACT_SOFTMAX;
+    return output_op(m)->act == ACT_SOFTMAX;
 }
 
 /* With cross-entropy, a final softmax is left to the fused loss. */
 static bool softmax_fused_with_loss(const Emit *e, const Op *op) {
-    return e->m->train.loss == LOSS_CROSS_ENTROPY && op == &e->m->ops[e->m->n_ops - 1] &&
+    return e->m->train.loss == LOSS_CROSS_ENTROPY && op == output_op(e->m) &&
            op->act == ACT_SOFTMAX;
 }
 
 static bool has_params(const Op *op) {
     return op->n_w > 0;
+}
+
+static bool any_op(const Model *m, unsigned flags) {
+    for (int i = 0; i < m->n_ops; i++)
+        if (m->ops[i].type->flags & flags)
+            return true;
+    return false;
 }
 
 #define FNV_BASIS UINT64_C(0xcbf29ce484222325)
@@ -124,434 +137,333 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
 
 static void emit_layout(Emit *e) {
     const Model *m = e->m;
-    out(e, "/* Parameters: one flat buffer of %zu floats; offsets in floats. */\n", m->n_param);
+    const Plan *p = e->plan;
+    emit_out(e, "/* Parameters: one flat buffer of %zu floats; offsets in floats. */\n", m->n_param);
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         if (!has_params(op))
             continue;
-        const char *what = op->kind == OP_BATCHNORM ? "gamma, beta" : "weights";
-        if (op->kind == OP_DENSE)
-            what = arena_printf("(%d, %zu)", op->units, shape_size(op->in));
-        else if (op->kind == OP_CONV2D)
-            what = arena_printf("(%d, %d, %d, %d)", op->units, op->kernel, op->kernel, op->in.c);
-        out(e, "#define P_L%d_W %zu /* %s  line %d: %s */\n", op->index, op->w_off, what,
-            line_of(m->src, op->stmt->loc.start), stmt_text(e, op));
+        emit_out(e, "#define P_L%d_W %zu /* %s  line %d: %s */\n", op->index, op->w_off,
+            op->type->weights_doc(op), line_of(m->src, op->stmt->loc.start), stmt_text(e, op));
         if (op->n_b)
-            out(e, "#define P_L%d_B %zu /* (%zu) */\n", op->index, op->b_off, op->n_b);
+            emit_out(e, "#define P_L%d_B %zu /* (%zu) */\n", op->index, op->b_off, op->n_b);
     }
     if (m->n_state) {
-        out(e,
+        emit_out(e,
             "\n/* State: %zu floats of batchnorm running [mean, var], saved in checkpoints. */\n",
             m->n_state);
         for (int i = 0; i < m->n_ops; i++)
             if (m->ops[i].n_s)
-                out(e, "#define S_L%d %zu\n", m->ops[i].index, m->ops[i].s_off);
+                emit_out(e, "#define S_L%d %zu\n", m->ops[i].index, m->ops[i].s_off);
     }
-    out(e,
-        "\n/* Training workspace: %zu floats per sample (saved activations %zu, gradients %zu),\n"
+    emit_out(e,
+        "\n/* Training workspace: %zu floats per sample (values, gradients and what the\n"
+        " * backward pass keeps, each buffer reused once its last reader has run),\n"
         " * %zu fixed (batchnorm statistics, conv2d partial gradients), %zu per thread\n"
         " * (conv2d scratch). */\n",
-        e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.saved_per_sample,
-        e->plan.grad_per_sample, e->plan.fixed, e->plan.scratch_per_thread);
-    out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n#define WORK_PER_THREAD %zu\n",
-        e->plan.saved_per_sample + e->plan.grad_per_sample, e->plan.fixed,
-        e->plan.scratch_per_thread);
-    out(e, "\n");
+        p->per_sample, p->fixed, p->scratch_per_thread);
+    emit_out(e, "#define WORK_PER_SAMPLE %zu\n#define WORK_FIXED %zu\n#define WORK_PER_THREAD %zu\n",
+        p->per_sample, p->fixed, p->scratch_per_thread);
+    emit_out(e, "\n");
 }
 
 // ------------------------------------------------------------ init
 
 static void emit_init(Emit *e) {
     const Model *m = e->m;
-    out(e, "/* Parameter initialisation, a pure function of the seed. Each layer with random\n"
+    emit_out(e, "/* Parameter initialisation, a pure function of the seed. Each layer with random\n"
            " * weights draws from its own stream, keyed by the seed and the layer's default\n"
            " * name (dense, dense_1, conv2d, ...; see --summary), not by its position: adding\n"
            " * or removing a dropout, activation or flatten leaves every initial value as\n"
            " * it was, while adding a dense layer renames, and so redraws, the dense layers\n"
            " * after it. */\n");
-    out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
+    emit_out(e, "void %s_init(float *param, float *state, uint64_t seed)\n{\n", m->name);
     if (!m->n_state)
-        out(e, "    (void)state;\n");
-    bool draws = false; /* only dense and conv2d weights are random */
+        emit_out(e, "    (void)state;\n");
+    bool draws = false;
     for (int i = 0; i < m->n_ops; i++)
-        draws |= m->ops[i].kind == OP_DENSE || m->ops[i].kind == OP_CONV2D;
+        draws |= has_params(&m->ops[i]) && m->ops[i].type->fans;
     if (!m->n_param)
-        out(e, "    (void)param;\n");
+        emit_out(e, "    (void)param;\n");
     if (!draws)
-        out(e, "    (void)seed;\n");
+        emit_out(e, "    (void)seed;\n");
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         if (!has_params(op))
             continue;
-        comment_op(e, op, "    ");
+        comment_op(e, op);
         int L = op->index;
-        if (op->kind == OP_BATCHNORM) {
-            int C = op->out.c;
-            out(e, "    nn_init_fill(param + P_L%d_W, %d, 1.0f); /* gamma */\n", L, C);
-            out(e, "    nn_init_fill(param + P_L%d_W + %d, %d, 0.0f); /* beta */\n", L, C, C);
-            out(e, "    nn_init_fill(state + S_L%d, %d, 0.0f); /* running mean */\n", L, C);
-            out(e, "    nn_init_fill(state + S_L%d + %d, %d, 1.0f); /* running variance */\n", L, C,
-                C);
+        if (!op->type->fans) {
+            op->type->init(e, op);
             continue;
         }
-        long fan_in = op->kind == OP_DENSE ? (long)shape_size(op->in)
-                                           : (long)op->kernel * op->kernel * op->in.c;
-        long fan_out = op->kind == OP_DENSE ? op->units : (long)op->kernel * op->kernel * op->units;
+        long fan_in, fan_out;
+        op->type->fans(op, &fan_in, &fan_out);
         /* The name, not op->index: the index counts layers without parameters. */
-        out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, UINT64_C(0x%016llx))); /* \"%s\" */\n",
+        emit_out(e, "    {\n        nn_rng r = nn_rng_seed(nn_hash2(seed, UINT64_C(0x%016llx))); /* \"%s\" */\n",
             (unsigned long long)fnv1a(FNV_BASIS, op->name), op->name);
         switch (op->init) {
         case INIT_GLOROT:
-            out(e, "        nn_init_glorot_uniform(param + P_L%d_W, %zu, %ld, %ld, &r);\n", L,
+            emit_out(e, "        nn_init_glorot_uniform(param + P_L%d_W, %zu, %ld, %ld, &r);\n", L,
                 op->n_w, fan_in, fan_out);
             break;
         case INIT_HE:
-            out(e, "        nn_init_he_uniform(param + P_L%d_W, %zu, %ld, &r);\n", L, op->n_w,
+            emit_out(e, "        nn_init_he_uniform(param + P_L%d_W, %zu, %ld, &r);\n", L, op->n_w,
                 fan_in);
             break;
         case INIT_ZEROS:
-            out(e, "        (void)r;\n        nn_init_fill(param + P_L%d_W, %zu, 0.0f);\n", L,
+            emit_out(e, "        (void)r;\n        nn_init_fill(param + P_L%d_W, %zu, 0.0f);\n", L,
                 op->n_w);
             break;
         }
-        out(e, "    }\n");
+        emit_out(e, "    }\n");
         if (op->n_b)
-            out(e, "    nn_init_fill(param + P_L%d_B, %zu, 0.0f);\n", L, op->n_b);
+            emit_out(e, "    nn_init_fill(param + P_L%d_B, %zu, 0.0f);\n", L, op->n_b);
     }
-    out(e, "}\n\n");
-}
-
-// ------------------------------------------------------------ forward
-
-/* The C expressions naming an op's input and output buffers. */
-typedef struct {
-    const char *x, *y;
-} Io;
-
-static const char *bias_arg(const Op *op, const char *buf) {
-    return op->n_b ? arena_printf("%s + P_L%d_B", buf, op->index) : "NULL";
-}
-
-/* The pass over a GEMM output y of `rows` rows: bias and activation, and
- * with drop, that dropout's mask as well (the output is then the dropout's) */
-static void emit_bias_act(Emit *e, const Op *op, const char *y, const char *rows, ActKind act,
-                          const Op *drop) {
-    if (drop)
-        out(e, "    nn_bias_relu_dropout(%s, %s, %s, %d, %s, key%d);\n", y,
-            bias_arg(op, "param"), rows, op->out.c, flt(drop->rate), drop->index);
-    else
-        out(e, "    nn_bias_act(%s, %s, %s, %d, %s, %s);\n", y, bias_arg(op, "param"), rows,
-            op->out.c, act_enum[act], flt(op->alpha));
-}
-
-/* One op's forward pass. train: batchnorm uses batch statistics and maxpool
- * keeps its argmax; act: the activation to apply after a GEMM; drop: the
- * dropout op whose mask goes into the same pass (fuses_dropout), or NULL. */
-static void emit_forward_op(Emit *e, const Op *op, Io io, bool train, ActKind act,
-                            const Op *drop) {
-    int L = op->index;
-    Shape in = op->in, o = op->out;
-    const char *R = rows(o);
-    switch (op->kind) {
-    case OP_DENSE:
-        out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", io.y, io.x, L,
-            shape_size(in), op->units);
-        emit_bias_act(e, op, io.y, "B", act, drop);
-        break;
-    case OP_CONV2D: /* bias and activation inside, image by image; a dropout then masks */
-        out(e,
-            "    nn_conv2d_forward(%s, %s, param + P_L%d_W, %s, %s, %s, col, B, %d, %d, %d, %d, %d, "
-            "%d, %d, %d, %d);\n",
-            io.y, io.x, L, bias_arg(op, "param"), act_enum[act], flt(op->alpha), in.h, in.w,
-            in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
-        if (drop)
-            out(e, "    nn_dropout_forward(%s, %s, b * %zu, %s, key%d);\n", io.y, io.y,
-                shape_size(o), flt(drop->rate), drop->index);
-        break;
-    case OP_MAXPOOL:
-        out(e, "    nn_maxpool_forward(%s, %s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", io.y,
-            train ? arena_printf("(int32_t *)(work + b * %zu)", e->slots[L - 1].argmax) : "NULL",
-            io.x, in.h, in.w, in.c, op->kernel, op->stride, o.h, o.w);
-        break;
-    case OP_AVGPOOL:
-        out(e, "    nn_avgpool_forward(%s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", io.y, io.x, in.h,
-            in.w, in.c, op->kernel, op->stride, o.h, o.w);
-        break;
-    case OP_BATCHNORM:
-        if (train)
-            out(e,
-                "    nn_batchnorm_train(%s, bn%d, state + S_L%d, %s, param + P_L%d_W, %s, %d, "
-                "%s, %s);\n",
-                io.y, L, L, io.x, L, R, o.c, flt(op->momentum), flt(op->eps));
-        else
-            out(e,
-                "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %d, "
-                "%s);\n",
-                io.y, io.x, L, L, R, o.c, flt(op->eps));
-        break;
-    case OP_DROPOUT:
-        out(e, "    nn_dropout_forward(%s, %s, b * %zu, %s, key%d);\n", io.y, io.x, shape_size(o),
-            flt(op->rate), L);
-        break;
-    case OP_ACT:
-        out(e, "    nn_act_forward(%s, %s, %s, %d, %s, %s);\n", io.y, io.x, R, o.c,
-            act_enum[act], flt(op->alpha));
-        break;
-    case OP_FLATTEN:
-        break;
-    }
+    emit_out(e, "}\n\n");
 }
 
 // ------------------------------------------------------------ train step
 
-/* The buffer holding op i's output: a flatten's is its input's, a relu
- * layer fused with its dropout writes the dropout's. */
-static const char *saved_name(const Emit *e, int i) {
-    while (i >= 0 && e->slots[i].aliases_input)
-        i--;
-    if (i >= 0 && e->slots[i].into_next)
-        i++;
-    return i < 0 ? "x" : arena_printf("L%d", e->m->ops[i].index);
+/* The buffer holding value v, and its gradient */
+static const char *value_buf(const Slot *s, int v) {
+    return s[v].root == 0 ? "x" : arena_printf("L%d", s[v].root);
 }
 
-static void emit_backward_op(Emit *e, const Op *op, int i, int *cur) {
-    int L = op->index;
-    Shape in = op->in, o = op->out;
-    const char *R = rows(o);
-    const char *dy = arena_printf("g%d", *cur);
-    const char *dx = i == e->first_trained ? "NULL" : arena_printf("g%d", 1 - *cur);
-    const char *x = saved_name(e, i - 1), *y = saved_name(e, i);
-    bool act = (op->kind == OP_DENSE || op->kind == OP_CONV2D) && op->act != ACT_LINEAR &&
-               !softmax_fused_with_loss(e, op);
-    if (act && e->slots[i].into_next)
-        out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %zu, %s);\n", dy, dy, y,
-            shape_size(o), flt(e->m->ops[i + 1].rate));
-    else if (act && op->kind == OP_DENSE)
-        out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
-            act_enum[op->act], flt(op->alpha));
-    /* conv2d applies its activation's derivative itself, image by image */
-    bool conv_act = act && !e->slots[i].into_next;
-    switch (op->kind) {
-    case OP_DENSE:
-        out(e,
-            "    nn_dense_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, B, %zu, %d);\n",
-            dx, L, bias_arg(op, "grad"), dy, x, L, shape_size(in), op->units);
-        break;
-    case OP_CONV2D:
-        out(e,
-            "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, %s, %s, %s, param + P_L%d_W, "
-            "col, partials, B, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
-            dx, L, bias_arg(op, "grad"), dy, conv_act ? y : "NULL",
-            act_enum[conv_act ? op->act : ACT_LINEAR], flt(op->alpha), x, L, in.h, in.w, in.c,
-            op->kernel, op->stride, op->pad, o.c, o.h, o.w);
-        break;
-    case OP_MAXPOOL:
-        out(e,
-            "    nn_maxpool_backward(%s, %s, (const int32_t *)(work + b * %zu), B, %d, %d, %d, "
-            "%d, %d);\n",
-            dx, dy, e->slots[i].argmax, in.h, in.w, in.c, o.h, o.w);
-        break;
-    case OP_AVGPOOL:
-        out(e, "    nn_avgpool_backward(%s, %s, B, %d, %d, %d, %d, %d, %d, %d);\n", dx, dy, in.h,
-            in.w, in.c, op->kernel, op->stride, o.h, o.w);
-        break;
-    case OP_BATCHNORM:
-        out(e,
-            "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, bn%d, param + P_L%d_W, %s, "
-            "%d);\n",
-            dx, L, dy, x, L, L, R, o.c);
-        break;
-    case OP_DROPOUT:
-        if (i > 0 && e->slots[i - 1].into_next)
-            out(e, "    /* with the relu below, from this layer's output */\n");
-        else
-            out(e, "    nn_dropout_backward(%s, %s, b * %zu, %s, key%d);\n", dy, dy,
-                shape_size(o), flt(op->rate), L);
-        return;
-    case OP_ACT:
-        if (!softmax_fused_with_loss(e, op))
-            out(e, "    nn_act_backward(%s, %s, %s, %s, %d, %s, %s);\n", dy, dy, y, R, o.c,
-                act_enum[op->act], flt(op->alpha));
-        return;
-    case OP_FLATTEN:
-        return;
-    }
-    *cur = 1 - *cur;
+static const char *grad_buf(const Emit *e, int v) {
+    int g = e->plan->grad[v].root;
+    return g < 0 ? "NULL" : arena_printf("dL%d", g);
 }
 
-/* Whether some backward op writes its input gradient into the second buffer */
-static bool backward_swaps(const Emit *e) {
-    for (int i = e->first_trained + 1; i < e->m->n_ops; i++) {
-        OpKind k = e->m->ops[i].kind;
-        if (k != OP_FLATTEN && k != OP_DROPOUT && k != OP_ACT)
-            return true;
+static const char **input_bufs(const Op *op, const Slot *s) {
+    const char **x = arena_alloc(sizeof *x * (size_t)op->n_in);
+    for (int k = 0; k < op->n_in; k++)
+        x[k] = value_buf(s, op->in[k]);
+    return x;
+}
+
+static Shape *input_shapes(const Emit *e, const Op *op) {
+    Shape *s = arena_alloc(sizeof *s * (size_t)op->n_in);
+    for (int k = 0; k < op->n_in; k++)
+        s[k] = value_shape(e->m, op->in[k]);
+    return s;
+}
+
+static const char *key_of(const Op *op) {
+    return arena_printf("key%d", op->index);
+}
+
+static void emit_forward_train(Emit *e, int i) {
+    const Model *m = e->m;
+    const Op *op = &m->ops[i];
+    const OpPlan *p = &e->plan->op[i];
+    comment_op(e, op);
+    if (p->fused_into >= 0) {
+        emit_out(e, "    /* applied in the pass above, with the relu */\n");
+        return;
     }
-    return false;
+    if (p->alias) {
+        emit_out(e, "    /* %s */\n", softmax_fused_with_loss(e, op)
+                                  ? "softmax is fused with the cross-entropy loss below"
+                                  : "the output is the input's buffer: nothing to do");
+        return;
+    }
+    const Op *drop = p->fuses >= 0 ? &m->ops[p->fuses] : NULL;
+    FwdArgs a = {
+        .y = value_buf(e->plan->act, i + 1),
+        .x = input_bufs(op, e->plan->act),
+        .shapes = input_shapes(e, op),
+        .train = true,
+        .act = softmax_fused_with_loss(e, op) ? ACT_LINEAR : op->act,
+        .drop = drop,
+        .extra = op->type->extra && p->backward ? arena_printf("L%d_kept", op->index) : NULL,
+        .fixed = op->type->fixed ? arena_printf("L%d_fixed", op->index) : NULL,
+        .key = key_of(drop ? drop : op),
+    };
+    op->type->forward(e, op, &a);
+}
+
+static void emit_backward_op(Emit *e, int i) {
+    const Model *m = e->m;
+    const Op *op = &m->ops[i];
+    const OpPlan *p = &e->plan->op[i];
+    if (p->zero_grads) {
+        comment_op(e, op);
+        emit_out(e, "    /* nothing it computes reaches the loss */\n");
+        emit_out(e, "    memset(grad + P_L%d_W, 0, %zu * sizeof(float));\n", op->index,
+            op->n_w + op->n_b);
+        return;
+    }
+    if (p->alias && e->plan->grad[i + 1].root >= 0) {
+        comment_op(e, op);
+        if (p->fused_into >= 0)
+            emit_out(e, "    /* with the relu below, from this layer's output */\n");
+        return;
+    }
+    if (!p->backward)
+        return;
+    comment_op(e, op);
+    unsigned f = op->type->flags;
+    const char *dy = grad_buf(e, i + 1);
+    const char **dx = arena_alloc(sizeof *dx * (size_t)op->n_in);
+    const char **real = arena_alloc(sizeof *real * (size_t)op->n_in);
+    for (int k = 0; k < op->n_in; k++) {
+        real[k] = dx[k] = grad_buf(e, op->in[k]);
+        if (p->acc[k] == 1 && !(f & OT_GRAD_ADDS)) /* the kernel overwrites: add after */
+            dx[k] = f & OT_GRAD_IN_PLACE ? dy : arena_printf("L%d_tmp", op->index);
+    }
+    const Op *drop = p->fuses >= 0 ? &m->ops[p->fuses] : NULL;
+    BwdArgs a = {
+        .dy = dy,
+        .dx = dx,
+        .acc = p->acc,
+        .y = value_buf(e->plan->act, i + 1),
+        .x = input_bufs(op, e->plan->act),
+        .shapes = input_shapes(e, op),
+        .act = softmax_fused_with_loss(e, op) ? ACT_LINEAR : op->act,
+        .drop = drop,
+        .in_place = (f & OT_GRAD_IN_PLACE) && p->acc[0] == 0,
+        .extra = op->type->extra ? arena_printf("L%d_kept", op->index) : NULL,
+        .fixed = op->type->fixed ? arena_printf("L%d_fixed", op->index) : NULL,
+        .key = key_of(drop ? drop : op),
+    };
+    op->type->backward(e, op, &a);
+    for (int k = 0; k < op->n_in; k++)
+        if (dx[k] != real[k])
+            emit_out(e, "    nn_grad_into(%s, %s, b * %zu, 1); /* %s has other readers */\n", real[k],
+                dx[k], shape_size(value_shape(m, op->in[k])), real[k] + 1);
 }
 
 static void emit_train_step(Emit *e) {
     const Model *m = e->m;
+    const Plan *p = e->plan;
     const char *N = m->name;
-    size_t out_size = shape_size(m->ops[m->n_ops - 1].out);
-    out(e,
+    size_t out_size = shape_size(output_op(m)->out);
+    emit_out(e,
         "/* One training step on x(B, %zu): forward with dropout, the loss, backward.\n"
         " * Writes the outputs (B, %zu) to out and the gradient of the mean loss to grad. */\n",
         shape_size(m->input), out_size);
-    out(e,
+    emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
         "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key)\n{\n",
         N);
-    out(e, "    const size_t b = (size_t)B;\n");
-    bool uses_state = false, uses_col = false, uses_key = false, uses_grad = false;
+    emit_out(e, "    const size_t b = (size_t)B;\n");
+    for (int v = 1; v <= m->n_ops; v++)
+        if (p->act[v].root == v)
+            emit_out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", v, p->act[v].off,
+                c_dims(m->ops[v - 1].out));
+    for (int v = 1; v <= m->n_ops; v++)
+        if (p->grad[v].root == v)
+            emit_out(e, "    float *dL%d = work + b * %zu; /* its gradient */\n", v, p->grad[v].off);
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        uses_state |= op->kind == OP_BATCHNORM;
-        uses_col |= op->kind == OP_CONV2D;
-        uses_key |= op->kind == OP_DROPOUT;
-        uses_grad |= has_params(op);
-        if (!e->slots[i].aliases_input && !e->slots[i].into_next)
-            out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", op->index, e->slots[i].out,
-                shape_str(op->out));
+        if (op->type->extra && p->op[i].backward)
+            emit_out(e, "    float *L%d_kept = work + b * %zu; /* for its backward */\n", op->index,
+                p->op[i].extra);
+        if (p->op[i].tmp != SIZE_MAX)
+            emit_out(e, "    float *L%d_tmp = work + b * %zu; /* its input's gradient, to add in */\n",
+                op->index, p->op[i].tmp);
+        if (op->type->fixed)
+            emit_out(e, "    float *L%d_fixed = work + b * WORK_PER_SAMPLE + %zu; /* batch statistics */\n",
+                op->index, p->op[i].fixed);
     }
-    size_t g = e->plan.saved_per_sample;
-    out(e, "    float *g0 = work + b * %zu; /* activation gradients, ping */\n", g);
-    if (backward_swaps(e))
-        out(e, "    float *g1 = work + b * %zu; /* pong */\n", g + e->plan.grad_per_sample / 2);
-    if (uses_col)
-        out(e, "    float *col = work + b * WORK_PER_SAMPLE + WORK_FIXED; /* conv2d, per thread */\n");
-    size_t fixed = 0;
-    for (int i = 0; i < m->n_ops; i++)
-        if (m->ops[i].kind == OP_BATCHNORM) {
-            out(e, "    float *bn%d = work + b * WORK_PER_SAMPLE + %zu; /* mean, 1/std */\n",
-                m->ops[i].index, fixed);
-            fixed += 2 * (size_t)m->ops[i].out.c;
-        }
-    if (uses_col)
-        out(e, "    float *partials = work + b * WORK_PER_SAMPLE + %zu; /* conv2d shards' dW */\n",
-            fixed);
+    if (p->scratch_per_thread)
+        emit_out(e, "    float *col = work + b * WORK_PER_SAMPLE + WORK_FIXED; /* per thread */\n");
+    if (p->conv_partials)
+        emit_out(e, "    float *partials = work + b * WORK_PER_SAMPLE + %zu; /* conv2d shards' dW */\n",
+            p->fixed - p->conv_partials);
     /* Keyed by the dropout's name, as init streams are: a statement added
      * elsewhere in the model leaves its masks as they were */
     for (int i = 0; i < m->n_ops; i++)
-        if (m->ops[i].kind == OP_DROPOUT)
-            out(e, "    const uint64_t key%d = nn_hash2(dropout_key, UINT64_C(0x%016llx)); /* \"%s\" */\n",
+        if (m->ops[i].type->flags & OT_DROPOUT)
+            emit_out(e, "    const uint64_t key%d = nn_hash2(dropout_key, UINT64_C(0x%016llx)); /* \"%s\" */\n",
                 m->ops[i].index, (unsigned long long)fnv1a(FNV_BASIS, m->ops[i].name),
                 m->ops[i].name);
-    if (!uses_state)
-        out(e, "    (void)state;\n");
-    if (!uses_key)
-        out(e, "    (void)dropout_key;\n");
-    if (!uses_grad)
-        out(e, "    (void)grad;\n    (void)param;\n");
+    if (!m->n_state)
+        emit_out(e, "    (void)state;\n");
+    if (!any_op(m, OT_DROPOUT))
+        emit_out(e, "    (void)dropout_key;\n");
+    if (!m->n_param)
+        emit_out(e, "    (void)grad;\n    (void)param;\n");
 
-    out(e, "\n    /* forward */\n");
-    for (int i = 0; i < m->n_ops; i++) {
-        const Op *op = &m->ops[i];
-        comment_op(e, op, "    ");
-        if (op->kind == OP_FLATTEN) {
-            out(e, "    /* HWC data is already flat: nothing to do */\n");
-            continue;
-        }
-        bool fused = softmax_fused_with_loss(e, op);
-        Io io = {saved_name(e, i - 1), saved_name(e, i)};
-        if (fused && op->kind == OP_ACT) {
-            out(e, "    /* softmax is fused with the cross-entropy loss below */\n");
-            out(e, "    memcpy(%s, %s, b * %zu * sizeof(float));\n", io.y, io.x, out_size);
-            continue;
-        }
-        if (i > 0 && e->slots[i - 1].into_next) {
-            out(e, "    /* applied in the pass above, with the relu */\n");
-            continue;
-        }
-        emit_forward_op(e, op, io, true, fused ? ACT_LINEAR : op->act,
-                        e->slots[i].into_next ? &m->ops[i + 1] : NULL);
-    }
-    const char *y = saved_name(e, m->n_ops - 1);
-    out(e, "\n    /* loss */\n");
-    out(e, "    memcpy(out, %s, b * %zu * sizeof(float));\n", y, out_size);
-    if (m->train.loss == LOSS_CROSS_ENTROPY)
-        out(e, "    const float loss = nn_softmax_xent(g0, %s, labels, B, %zu);\n", y, out_size);
-    else
-        out(e, "    const float loss = nn_mse(g0, %s, labels, B, %zu);\n", y, out_size);
+    emit_out(e, "\n    /* forward */\n");
+    for (int i = 0; i < m->n_ops; i++)
+        emit_forward_train(e, i);
+    const char *y = value_buf(p->act, m->n_ops);
+    emit_out(e, "\n    /* loss */\n");
+    emit_out(e, "    memcpy(out, %s, b * %zu * sizeof(float));\n", y, out_size);
+    emit_out(e, "    const float loss = %s(%s, %s, labels, B, %zu);\n",
+        m->train.loss == LOSS_CROSS_ENTROPY ? "nn_softmax_xent" : "nn_mse",
+        grad_buf(e, m->n_ops), y, out_size);
 
-    out(e, "\n    /* backward, from the last layer to the first that has parameters */\n");
-    int cur = 0;
-    for (int i = m->n_ops - 1; i >= e->first_trained; i--) {
-        comment_op(e, &m->ops[i], "    ");
-        emit_backward_op(e, &m->ops[i], i, &cur);
-    }
-    out(e, "    return loss;\n}\n\n");
+    emit_out(e, "\n    /* backward, from the last layer to the first that has parameters */\n");
+    for (int i = m->n_ops - 1; i >= 0; i--)
+        emit_backward_op(e, i);
+    emit_out(e, "    return loss;\n}\n\n");
 }
 
 // ------------------------------------------------------------ inference
 
 static void emit_infer(Emit *e) {
     const Model *m = e->m;
+    const Plan *p = e->plan;
     const char *N = m->name;
-    size_t half = e->plan.grad_per_sample / 2;
-    out(e,
+    emit_out(e,
         "/* Inference on x(B, %zu): no dropout at all, batchnorm on running statistics.\n"
         " * work holds %s_infer_work(B) floats. */\n",
         shape_size(m->input), N);
-    out(e,
+    emit_out(e,
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
         "        float *out, int B)\n{\n",
         N);
-    bool uses_col = false, uses_state = false, uses_param = false, image_rows = false;
-    int last = -1, computing = 0; /* ops that write a buffer; all but the last write p0/p1 */
+    emit_out(e, "    const size_t b = (size_t)B;\n    (void)b;\n");
+    const Slot *s = p->infer;
+    int result = s[m->n_ops].root; /* the value written to out */
+    bool uses_work = p->scratch_per_thread > 0;
+    for (int v = 1; v <= m->n_ops; v++)
+        if (s[v].root == v && v != result) {
+            emit_out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", v, s[v].off,
+                c_dims(m->ops[v - 1].out));
+            uses_work = true;
+        }
+    if (result > 0)
+        emit_out(e, "    float *L%d = out; /* the output */\n", result);
+    if (p->scratch_per_thread)
+        emit_out(e, "    float *col = work + b * %zu; /* per thread */\n", p->infer_per_sample);
+    if (!m->n_state)
+        emit_out(e, "    (void)state;\n");
+    if (!m->n_param)
+        emit_out(e, "    (void)param;\n");
+    if (!uses_work)
+        emit_out(e, "    (void)work;\n");
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        uses_col |= op->kind == OP_CONV2D;
-        uses_state |= op->kind == OP_BATCHNORM;
-        uses_param |= has_params(op);
-        image_rows |= (op->kind == OP_BATCHNORM || op->kind == OP_ACT) && rows_per_sample(op->out) > 1;
-        if (op->kind != OP_FLATTEN && op->kind != OP_DROPOUT) {
-            last = i;
-            computing++;
-        }
-    }
-    if (uses_col || computing >= 3 || computing == 0 || image_rows)
-        out(e, "    const size_t b = (size_t)B;\n");
-    if (computing >= 2)
-        out(e, "    float *p0 = work; /* intermediate activations, ping */\n");
-    if (computing >= 3)
-        out(e, "    float *p1 = work + b * %zu; /* pong */\n", half);
-    if (uses_col)
-        out(e, "    float *col = work + b * %zu; /* conv2d, per thread */\n", 2 * half);
-    if (!uses_state)
-        out(e, "    (void)state;\n");
-    if (!uses_param)
-        out(e, "    (void)param;\n");
-    if (computing < 2)
-        out(e, "    (void)work;\n");
-    const char *cur = "x";
-    int next = 0;
-    for (int i = 0; i < m->n_ops; i++) {
-        const Op *op = &m->ops[i];
-        comment_op(e, op, "    ");
-        if (op->kind == OP_FLATTEN) {
-            out(e, "    /* HWC data is already flat: nothing to do */\n");
+        comment_op(e, op);
+        if (op->type->flags & (OT_ALIAS | OT_DROPOUT)) {
+            emit_out(e, "    /* %s */\n", op->type->flags & OT_DROPOUT
+                                      ? "dropout is the identity at inference"
+                                      : "the output is the input's buffer: nothing to do");
             continue;
         }
-        if (op->kind == OP_DROPOUT) {
-            out(e, "    /* dropout is the identity at inference */\n");
-            continue;
-        }
-        const char *y = i == last ? "out" : arena_printf("p%d", next);
-        emit_forward_op(e, op, (Io){cur, y}, false, op->act, NULL);
-        cur = y;
-        next = 1 - next;
+        FwdArgs a = {
+            .y = value_buf(s, i + 1),
+            .x = input_bufs(op, s),
+            .shapes = input_shapes(e, op),
+            .act = op->act,
+        };
+        op->type->forward(e, op, &a);
     }
-    if (last < 0)
-        out(e, "    memcpy(out, x, b * %zu * sizeof(float));\n", shape_size(m->input));
-    out(e, "}\n\n");
-    if (e->plan.scratch_per_thread)
-        out(e,
+    if (result == 0)
+        emit_out(e, "    memcpy(out, x, b * %zu * sizeof(float));\n", shape_size(m->input));
+    emit_out(e, "}\n\n");
+    if (p->scratch_per_thread)
+        emit_out(e,
             "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu + (size_t)nn_threads() * "
             "WORK_PER_THREAD;\n}\n\n",
-            N, e->plan.infer_per_sample);
+            N, p->infer_per_sample);
     else
-        out(e, "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu;\n}\n\n", N,
-            e->plan.infer_per_sample);
+        emit_out(e, "size_t %s_infer_work(int B)\n{\n    return (size_t)B * %zu;\n}\n\n", N,
+            p->infer_per_sample);
 }
 
 // ------------------------------------------------------------ descriptor
@@ -560,62 +472,62 @@ static void emit_infer(Emit *e) {
  * bytes outside printable ASCII in octal, and the second '?' of "??"
  * escaped so that no trigraph (??= is #) forms. */
 static void emit_c_string(Emit *e, const char *s, size_t n) {
-    out(e, "\"");
+    emit_out(e, "\"");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\' || (c == '?' && i > 0 && s[i - 1] == '?'))
-            out(e, "\\%c", c);
+            emit_out(e, "\\%c", c);
         else if (c < ' ' || c >= 0x7f)
-            out(e, "\\%03o", c);
+            emit_out(e, "\\%03o", c);
         else
-            out(e, "%c", c);
+            emit_out(e, "%c", c);
     }
-    out(e, "\"");
+    emit_out(e, "\"");
 }
 
 static void emit_descriptor(Emit *e) {
     const Model *m = e->m;
     const Train *t = &m->train;
     const char *N = m->name;
-    out(e, "static const char *const summary[] = {\n");
+    emit_out(e, "static const char *const summary[] = {\n");
     const char *s = format_summary(e->written);
     while (*s) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        out(e, "    ");
+        emit_out(e, "    ");
         emit_c_string(e, s, n);
-        out(e, ",\n");
+        emit_out(e, ",\n");
         s += n + (nl != NULL);
     }
-    out(e, "    NULL,\n};\n\n");
+    emit_out(e, "    NULL,\n};\n\n");
     Shape in = m->input;
-    out(e, "const nn_model_desc %s_model = {\n", N);
-    out(e, "    .name = \"%s\",\n    .source = ", N);
+    emit_out(e, "const nn_model_desc %s_model = {\n", N);
+    emit_out(e, "    .name = \"%s\",\n    .source = ", N);
     emit_c_string(e, m->source_path, strlen(m->source_path));
-    out(e, ",\n    .fingerprint = UINT64_C(0x%016llx),\n",
+    emit_out(e, ",\n    .fingerprint = UINT64_C(0x%016llx),\n",
         (unsigned long long)model_fingerprint(m));
-    out(e, "    .in_h = %d, .in_w = %d, .in_c = %d, .in_size = %zu,\n", in.h, in.w, in.c,
+    emit_out(e, "    .in_h = %d, .in_w = %d, .in_c = %d, .in_size = %zu,\n", in.h, in.w, in.c,
         shape_size(in));
-    out(e, "    .out_size = %zu,\n", shape_size(m->ops[m->n_ops - 1].out));
-    out(e, "    .loss = %s,\n", t->loss == LOSS_CROSS_ENTROPY ? "NN_CROSS_ENTROPY" : "NN_MSE");
-    out(e, "    .out_is_prob = %d,\n", ends_in_softmax(m));
-    out(e, "    .n_param = %zu,\n    .n_state = %zu,\n", m->n_param, m->n_state);
-    out(e, "    .work_per_sample = WORK_PER_SAMPLE,\n    .work_fixed = WORK_FIXED,\n"
+    emit_out(e, "    .out_size = %zu,\n", shape_size(output_op(m)->out));
+    emit_out(e, "    .loss = %s,\n", t->loss == LOSS_CROSS_ENTROPY ? "NN_CROSS_ENTROPY" : "NN_MSE");
+    emit_out(e, "    .out_is_prob = %d,\n", ends_in_softmax(m));
+    emit_out(e, "    .n_param = %zu,\n    .n_state = %zu,\n", m->n_param, m->n_state);
+    emit_out(e, "    .work_per_sample = WORK_PER_SAMPLE,\n    .work_fixed = WORK_FIXED,\n"
            "    .work_per_thread = WORK_PER_THREAD,\n");
-    out(e, "    .defaults = {\n");
-    out(e, "        .optimizer = %s,\n", t->optimizer == OPT_ADAM ? "NN_ADAM" : "NN_SGD");
-    out(e, "        .lr = %s, .momentum = %s, .nesterov = %d,\n", flt(t->lr), flt(t->momentum),
+    emit_out(e, "    .defaults = {\n");
+    emit_out(e, "        .optimizer = %s,\n", t->optimizer == OPT_ADAM ? "NN_ADAM" : "NN_SGD");
+    emit_out(e, "        .lr = %s, .momentum = %s, .nesterov = %d,\n", c_float(t->lr), c_float(t->momentum),
         t->nesterov);
-    out(e, "        .beta1 = %s, .beta2 = %s, .eps = %s,\n", flt(t->beta1), flt(t->beta2),
-        flt(t->eps));
-    out(e, "        .weight_decay = %s,\n", flt(t->weight_decay));
-    out(e, "        .batch = %ld, .epochs = %ld, .seed = UINT64_C(%llu),\n", t->batch, t->epochs,
+    emit_out(e, "        .beta1 = %s, .beta2 = %s, .eps = %s,\n", c_float(t->beta1), c_float(t->beta2),
+        c_float(t->eps));
+    emit_out(e, "        .weight_decay = %s,\n", c_float(t->weight_decay));
+    emit_out(e, "        .batch = %ld, .epochs = %ld, .seed = UINT64_C(%llu),\n", t->batch, t->epochs,
         (unsigned long long)t->seed);
-    out(e, "    },\n");
-    out(e, "    .summary = summary,\n");
-    out(e, "    .init = %s_init,\n    .train_step = %s_train_step,\n", N, N);
-    out(e, "    .infer = %s_infer,\n    .infer_work = %s_infer_work,\n};\n\n", N, N);
-    out(e,
+    emit_out(e, "    },\n");
+    emit_out(e, "    .summary = summary,\n");
+    emit_out(e, "    .init = %s_init,\n    .train_step = %s_train_step,\n", N, N);
+    emit_out(e, "    .infer = %s_infer,\n    .infer_work = %s_infer_work,\n};\n\n", N, N);
+    emit_out(e,
         "#ifndef NNC_NO_MAIN\nint main(int argc, char **argv)\n{\n"
         "    return nn_main(argc, argv, &%s_model);\n}\n#endif\n",
         N);
@@ -624,36 +536,36 @@ static void emit_descriptor(Emit *e) {
 static void emit_header(Emit *e, const char *guard) {
     const Model *m = e->m;
     const char *N = m->name;
-    out(e, "/* Generated by nnc %s from %s: do not edit. */\n", NNC_VERSION, e->file);
-    out(e,
+    emit_out(e, "/* Generated by nnc %s from %s: do not edit. */\n", NNC_VERSION, e->file);
+    emit_out(e,
         "#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
         "#include <nnc/nnrt.h>\n\n",
         guard, guard);
-    out(e, "#define %s_IN_SIZE %zu\n#define %s_OUT_SIZE %zu\n", N, shape_size(m->input), N,
-        shape_size(m->ops[m->n_ops - 1].out));
-    out(e, "#define %s_N_PARAM %zu\n#define %s_N_STATE %zu\n\n", N, m->n_param, N, m->n_state);
-    out(e, "extern const nn_model_desc %s_model;\n", N);
-    out(e, "void %s_init(float *param, float *state, uint64_t seed);\n", N);
-    out(e,
+    emit_out(e, "#define %s_IN_SIZE %zu\n#define %s_OUT_SIZE %zu\n", N, shape_size(m->input), N,
+        shape_size(output_op(m)->out));
+    emit_out(e, "#define %s_N_PARAM %zu\n#define %s_N_STATE %zu\n\n", N, m->n_param, N, m->n_state);
+    emit_out(e, "extern const nn_model_desc %s_model;\n", N);
+    emit_out(e, "void %s_init(float *param, float *state, uint64_t seed);\n", N);
+    emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
         "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key);\n",
         N);
-    out(e,
+    emit_out(e,
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"
         "        float *out, int B);\n",
         N);
-    out(e, "size_t %s_infer_work(int B);\n\n#endif\n", N);
+    emit_out(e, "size_t %s_infer_work(int B);\n\n#endif\n", N);
 }
 
 static void emit_c(Emit *e, const char *h_name) {
     const Model *m = e->m;
-    out(e, "/* Generated by nnc %s from %s: do not edit; edit the .model and rerun nnc.\n *\n",
+    emit_out(e, "/* Generated by nnc %s from %s: do not edit; edit the .model and rerun nnc.\n *\n",
         NNC_VERSION, e->path);
-    out(e, " * Model %s: input (%s) -> output (%zu), %zu parameters.\n", m->name,
-        shape_str(m->input), shape_size(m->ops[m->n_ops - 1].out), m->n_param);
-    out(e, " * Activations are row-major (B, H, W, C), channels last; every size is a\n"
+    emit_out(e, " * Model %s: input (%s) -> output (%zu), %zu parameters.\n", m->name,
+        c_dims(m->input), shape_size(output_op(m)->out), m->n_param);
+    emit_out(e, " * Activations are row-major (B, H, W, C), channels last; every size is a\n"
            " * constant except the batch size B. The kernels: <nnc/nnrt.h>.\n */\n");
-    out(e,
+    emit_out(e,
         "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include <nnc/nnrt.h>\n"
         "#include \"%s\"\n\n",
         h_name);
@@ -674,10 +586,16 @@ uint64_t model_fingerprint(const Model *m) {
                                     m->input.c));
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        h = fnv1a(h, arena_printf("%d %d %d %d %d %d %d %g %d %d %g %g %g %zu %zu %zu;", op->kind,
-                                  op->units, op->kernel, op->stride, op->pad, op->same, op->act,
-                                  op->alpha, op->init, op->bias, op->rate, op->momentum, op->eps,
-                                  op->n_w, op->n_b, op->n_s));
+        /* The inputs only where they are not the previous op's value, so
+         * that a chain hashes as it did before the graph IR */
+        const char *in = "";
+        if (op->n_in != 1 || op->in[0] != i)
+            for (int k = 0; k < op->n_in; k++)
+                in = arena_printf("%s <%d", in, op->in[k]);
+        h = fnv1a(h, arena_printf("%d %d %d %d %d %d %d %g %d %d %g %g %g %zu %zu %zu%s;",
+                                  op->type->code, op->units, op->kernel, op->stride, op->pad,
+                                  op->same, op->act, op->alpha, op->init, op->bias, op->rate,
+                                  op->momentum, op->eps, op->n_w, op->n_b, op->n_s, in));
     }
     return h;
 }
@@ -708,16 +626,10 @@ int emit_model(const Model *written, const char *c_path, const char *h_path) {
     Emit e = {0};
     e.written = written;
     e.m = fuse_activations(written);
-    e.slots = arena_alloc(sizeof(OpSlot) * (size_t)(e.m->n_ops + 1));
-    plan_slots(e.m, e.slots);
-    e.plan = plan_work(e.m);
+    e.plan = plan_model(e.m);
     e.path = comment_text(written->source_path, strlen(written->source_path));
     e.file = comment_text(base_name(written->source_path),
                           strlen(base_name(written->source_path)));
-    e.first_trained = e.m->n_ops;
-    for (int i = e.m->n_ops - 1; i >= 0; i--)
-        if (has_params(&e.m->ops[i]))
-            e.first_trained = i;
 
     const char *h_name = base_name(h_path);
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};

@@ -1,85 +1,55 @@
 /* lower.c: the semantic pass, from the AST to the checked IR.
  *
- * Consumes the Stmt list of parser.y; produces a Model (ops in execution
- * order, each with its input and output Shape and its slice of the
- * parameter and state buffers, plus the training recipe with defaults
- * filled in), or NULL after reporting every problem it found.
+ * Consumes the Stmt list of parser.y; produces a Model: the graph of ops in
+ * execution order, each with the values it reads (names.c), its input and
+ * output Shape and its slice of the parameter and state buffers, plus the
+ * training recipe with defaults filled in; or NULL after reporting every
+ * problem it found.
  *
- * What each statement means is one row of `rules` below: its keyword, its
- * positional arguments and options with their types and ranges, and the
- * function that lowers it. bind() (bind.c) checks a statement against its
- * row generically (types, ranges, unknown or duplicated options, missing or
- * extra arguments, with "did you mean" suggestions), so a row's function
- * only does what is particular to it: for a layer (shape.c), shape
- * inference. Adding a layer is one row plus that function.
+ * What each statement means is one Rule row: the model and training
+ * statements' are in `rules` below, each layer kind's in its description
+ * (ops.h, the registry in ops.c). bind() (bind.c) checks a statement
+ * against its row generically (types, ranges, unknown or duplicated
+ * options, missing or extra arguments, with "did you mean" suggestions), so
+ * a row's function only does what is particular to it: for a layer, shape
+ * inference.
  *
  * Errors do not stop the pass: a statement that fails is skipped and the
- * next is checked. The current shape is tracked while it is known; after a
- * statement whose output shape cannot be known (an unknown keyword, a bad
- * kernel, ...), shape checks pause rather than report follow-on errors.
+ * next is checked. A layer reads the previous layer's value unless it says
+ * from=; a value whose shape cannot be known (after an unknown keyword, a
+ * bad kernel, ...) pauses the shape checks of what reads it rather than
+ * report follow-on errors.
  */
-#include "lower.h"
+#include "ops.h"
 
 #include "../runtime/nnrt.h" /* NN_MAX_BATCH: the trainer's limit is the language's */
 
+#include <assert.h>
 #include <string.h>
 
 const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", NULL};
 /* ORDER: InitKind, LossKind, OptKind, PAD_* (lower.h); BOOLS by truth value. */
-static const char *const INITS[] = {"glorot", "he", "zeros", NULL};
+const char *const INITS[] = {"glorot", "he", "zeros", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
-static const char *const BOOLS[] = {"false", "true", NULL};
-static const char *const PADDINGS[] = {"valid", "same", NULL};
+const char *const BOOLS[] = {"false", "true", NULL};
+const char *const PADDINGS[] = {"valid", "same", NULL};
 
 // ------------------------------------------------------------ the table
 
 static LowerFn lower_model, lower_input, lower_loss, lower_optimizer, lower_weight_decay,
     lower_batch, lower_epochs, lower_seed;
 
-/* A row per statement (unset fields: 0, false, NULL). Positional arguments
- * come first, in order, then the options in any order. Formatted by hand: a
- * row per statement reads better than clang-format's field per line. */
+/* A row per statement other than a layer (unset fields: 0, false, NULL).
+ * Positional arguments come first, in order, then the options in any
+ * order. Formatted by hand: a row per statement reads better than
+ * clang-format's field per line. */
 // clang-format off
-#define ACT_ARG  {"activation", T_WORD, R_ANY, ACTS, NULL}
-#define INIT_OPT {"init", T_WORD, R_ANY, INITS, NULL}
-#define BIAS_OPT {"bias", T_WORD, R_ANY, BOOLS, NULL}
-#define STRIDE   {"stride", T_INT, R_COUNT, NULL, NULL}
-#define KERNEL   {"kernel", T_KERNEL, R_ANY, NULL, NULL}
-#define ACTIVATION(word) \
-    {.keyword = word, .cls = C_LAYER, .keeps_shape = true, .usage = word, .lower = lower_act}
-
 static const Rule rules[] = {
     {.keyword = "model", .cls = C_ONCE, .usage = "model NAME", .lower = lower_model,
      .n_required = 1, .pos = {{"name", T_NAME, R_ANY, NULL, NULL}}},
-    {.keyword = "input", .cls = C_ONCE, .usage = "input N | input HxWxC", .lower = lower_input,
-     .n_required = 1, .pos = {{"shape", T_SHAPE, R_ANY, NULL, NULL}}},
-    {.keyword = "dense", .cls = C_LAYER, .lower = lower_dense,
-     .usage = "dense N [ACT] [init=he|glorot|zeros] [bias=true|false]",
-     .n_required = 1, .pos = {{"units", T_INT, R_COUNT, NULL, NULL}, ACT_ARG},
-     .opt = {INIT_OPT, BIAS_OPT}},
-    {.keyword = "conv2d", .alias = "conv", .cls = C_LAYER, .lower = lower_conv2d,
-     .usage = "conv2d N KxK [ACT] [stride=S] [padding=valid|same] [init=he|glorot|zeros] "
-              "[bias=true|false]",
-     .n_required = 2, .pos = {{"filters", T_INT, R_COUNT, NULL, NULL}, KERNEL, ACT_ARG},
-     .opt = {STRIDE, {"padding", T_WORD, R_ANY, PADDINGS, NULL}, INIT_OPT, BIAS_OPT}},
-    {.keyword = "maxpool", .cls = C_LAYER, .usage = "maxpool KxK [stride=S]", .lower = lower_pool,
-     .n_required = 1, .pos = {KERNEL}, .opt = {STRIDE}},
-    {.keyword = "avgpool", .cls = C_LAYER, .usage = "avgpool KxK [stride=S]", .lower = lower_pool,
-     .n_required = 1, .pos = {KERNEL}, .opt = {STRIDE}},
-    {.keyword = "batchnorm", .cls = C_LAYER, .keeps_shape = true, .lower = lower_batchnorm,
-     .usage = "batchnorm [momentum=X] [eps=X]",
-     .opt = {{"momentum", T_NUM, R_FRACTION, NULL, NULL}, {"eps", T_NUM, R_POSITIVE, NULL, NULL}}},
-    {.keyword = "dropout", .cls = C_LAYER, .keeps_shape = true, .usage = "dropout P",
-     .lower = lower_dropout, .n_required = 1, .pos = {{"rate", T_NUM, R_FRACTION, NULL, NULL}}},
-    {.keyword = "flatten", .cls = C_LAYER, .usage = "flatten", .lower = lower_flatten},
-    ACTIVATION("linear"),
-    ACTIVATION("relu"),
-    ACTIVATION("sigmoid"),
-    ACTIVATION("tanh"),
-    ACTIVATION("softmax"),
-    {.keyword = "leaky_relu", .cls = C_LAYER, .keeps_shape = true, .lower = lower_act,
-     .usage = "leaky_relu [ALPHA]", .pos = {{"alpha", T_NUM, R_NONNEG, NULL, NULL}}},
+    {.keyword = "input", .cls = C_ONCE, .named = true, .usage = "input N | input HxWxC",
+     .lower = lower_input, .n_required = 1, .pos = {{"shape", T_SHAPE, R_ANY, NULL, NULL}}},
     {.keyword = "loss", .cls = C_ONCE, .usage = "loss cross_entropy|mse", .lower = lower_loss,
      .n_required = 1, .pos = {{"loss", T_WORD, R_ANY, LOSSES, NULL}}},
     {.keyword = "optimizer", .cls = C_ONCE, .lower = lower_optimizer,
@@ -133,11 +103,10 @@ static void lower_input(Ctx *c, const Stmt *s, const Value *pos, const Value *op
     (void)opt;
     c->input_seen = true;
     c->m->input = pos[0].shape;
+    c->shape_from[0] = s;
     if (c->order_reported)
         return; /* layers came first: their shapes stay unchecked */
-    c->known = true;
-    c->shape = pos[0].shape;
-    c->shape_from = s;
+    c->cur = 0;
 }
 
 static void lower_loss(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
@@ -184,25 +153,54 @@ static void lower_seed(Ctx *c, const Stmt *s, const Value *pos, const Value *opt
 
 // ------------------------------------------------------------ the pass
 
-static const Rule *find_rule(const char *keyword) {
-    for (int i = 0; i < N_RULES; i++)
-        if (strcmp(rules[i].keyword, keyword) == 0 ||
-            (rules[i].alias && strcmp(rules[i].alias, keyword) == 0))
-            return &rules[i];
-    return NULL;
+/* Every statement's rule, with its layer kind (NULL for the others), in
+ * the order the language lists them: model and input, the layers, the
+ * training statements (the order "did you mean" breaks ties in). */
+typedef struct {
+    const Rule *rule;
+    const OpType *type;
+} Keyword;
+
+static int all_keywords(Keyword *out) {
+    int n = 0;
+    for (int i = 0; i < 2; i++)
+        out[n++] = (Keyword){&rules[i], NULL};
+    for (int t = 0; t < n_op_types; t++) {
+        assert(op_types[t]->code == t); /* ORDER OP */
+        for (int i = 0; i < op_types[t]->n_rules; i++)
+            out[n++] = (Keyword){&op_types[t]->rules[i], op_types[t]};
+    }
+    for (int i = 2; i < N_RULES; i++)
+        out[n++] = (Keyword){&rules[i], NULL};
+    return n;
+}
+
+static int n_keywords(void) {
+    int n = N_RULES;
+    for (int t = 0; t < n_op_types; t++)
+        n += op_types[t]->n_rules;
+    return n;
+}
+
+static Keyword find_rule(const Keyword *kws, int n, const char *keyword) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(kws[i].rule->keyword, keyword) == 0 ||
+            (kws[i].rule->alias && strcmp(kws[i].rule->alias, keyword) == 0))
+            return kws[i];
+    return (Keyword){NULL, NULL};
 }
 
 /* Reports s; returns the rule it probably meant, or NULL. */
-static const Rule *unknown_keyword(const Ctx *c, const Stmt *s) {
-    const char *words[N_RULES];
-    for (int i = 0; i < N_RULES; i++)
-        words[i] = rules[i].keyword;
-    const char *hint = did_you_mean(s->keyword, words, N_RULES);
+static const Rule *unknown_keyword(const Ctx *c, const Keyword *kws, int n, const Stmt *s) {
+    const char **words = arena_alloc(sizeof *words * (size_t)n);
+    for (int i = 0; i < n; i++)
+        words[i] = kws[i].rule->keyword;
+    const char *hint = did_you_mean(s->keyword, words, n);
     error_at(c->src, s->kw_loc, "unknown statement '%s'%s",
              clip_text(s->keyword, strlen(s->keyword)), hint);
-    for (int i = 0; *hint && i < N_RULES; i++)
+    for (int i = 0; *hint && i < n; i++)
         if (strstr(hint, arena_printf("'%s'", words[i])))
-            return &rules[i];
+            return kws[i].rule;
     return NULL;
 }
 
@@ -277,7 +275,7 @@ static void place_buffers(Ctx *c) {
         m->n_param = sat_add(m->n_param, op->n_b);
         op->s_off = m->n_state;
         m->n_state = sat_add(m->n_state, op->n_s);
-        acts = sat_add(acts, floats_of(op->out));
+        acts = sat_add(acts, floats_of(op->out)); /* rank 0 (unknown): 0 */
         if (!reported && !c->oversized && (m->n_param > MAX_FLOATS || acts > MAX_FLOATS)) {
             error_at(c->src, op->stmt->loc, "the model has more than %s %s at '%s'",
                      thousands(MAX_FLOATS),
@@ -286,6 +284,37 @@ static void place_buffers(Ctx *c) {
             reported = true;
         }
     }
+}
+
+/* A layer statement: its inputs, its Op (when its arguments bound), its
+ * name; its value becomes the current one. */
+static void lower_layer(Ctx *c, Keyword k, const Stmt *s, bool bound, const Value *pos,
+                        const Value *opt) {
+    Model *m = c->m;
+    int n_in;
+    int *in = resolve_inputs(c, k.rule, s, &n_in);
+    if (!bound) { /* no op: a layer that keeps its shape lets the checks go on */
+        c->cur = k.rule->keeps_shape ? in[0] : -1;
+        define_name(c, k.rule, s, c->cur);
+        return;
+    }
+    Op *op = &m->ops[m->n_ops++];
+    op->type = k.type;
+    op->index = m->n_ops;
+    op->name = k.type->keras_name;
+    if (c->n_of_type[k.type->code]++)
+        op->name = arena_printf("%s_%d", op->name, c->n_of_type[k.type->code] - 1);
+    op->stmt = s;
+    op->in = in;
+    op->n_in = n_in;
+    if (in[0] >= 0)
+        op->in_shape = value_shape(m, in[0]);
+    k.type->lower(c, op, pos, opt);
+    int v = m->n_ops;
+    bool same = op->out.rank && memcmp(&op->out, &op->in_shape, sizeof op->out) == 0;
+    c->shape_from[v] = same ? c->shape_from[in[0]] : s;
+    define_name(c, k.rule, s, v); /* unknown when out.rank is 0: it pauses later checks */
+    c->cur = v;
 }
 
 Model *lower_program(const Source *src, const Stmt *stmts) {
@@ -304,7 +333,10 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
         .epochs = 10,
         .seed = 1,
     };
-    Ctx c = {.src = src, .m = m};
+    Ctx c = {.src = src, .m = m, .cur = -1};
+    int n_kws = n_keywords();
+    Keyword *kws = arena_alloc(sizeof *kws * (size_t)n_kws);
+    all_keywords(kws);
     const Stmt *first[N_RULES] = {0}; /* the C_ONCE statements seen so far */
     /* A statement lost to a syntax error or an unknown keyword may have
      * been the input or a layer: then saying they are missing would only
@@ -318,13 +350,23 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
             c.input = s;
     }
     m->ops = arena_alloc(sizeof(Op) * (size_t)(n ? n : 1));
+    c.shape_from = arena_alloc(sizeof *c.shape_from * (size_t)(n + 1));
+    c.consumed = arena_alloc(sizeof *c.consumed * (size_t)(n + 1));
+    c.names = arena_alloc(sizeof *c.names * (size_t)(n + 1));
+    c.n_of_type = arena_alloc(sizeof *c.n_of_type * (size_t)n_op_types);
 
     for (const Stmt *s = stmts; s && !error_limit_reached(); s = s->next) {
-        const Rule *r = find_rule(s->keyword);
+        Keyword k = find_rule(kws, n_kws, s->keyword);
+        const Rule *r = k.rule;
         if (!r || s->broken) {
-            const Rule *meant = s->broken ? r : unknown_keyword(&c, s);
-            if (!meant || meant->cls == C_LAYER)
-                lose_shape(&c); /* a layer was lost: its output shape is unknown */
+            const Rule *meant = s->broken ? r : unknown_keyword(&c, kws, n_kws, s);
+            if (!meant || meant->cls == C_LAYER) { /* a layer was lost: its value is unknown */
+                if (c.cur >= 0)
+                    c.consumed[c.cur] = true;
+                c.cur = -1;
+                define_name(&c, NULL, s, -1);
+            }
+            c.lost_stmt = true;
             lost |= !meant;
             if (meant && meant->cls == C_LAYER)
                 first_layer = first_layer ? first_layer : s;
@@ -332,7 +374,7 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
             named |= meant && meant->lower == lower_model;
             continue;
         }
-        int idx = (int)(r - rules);
+        int idx = (int)(r - rules); /* C_ONCE rules are in `rules` */
         if (r->cls == C_ONCE) {
             if (first[idx]) {
                 error_at(src, s->kw_loc, "'%s' given twice", r->keyword);
@@ -360,13 +402,16 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
             }
         }
         Value pos[MAX_POS] = {{0}}, opt[MAX_OPT] = {{0}};
-        if (!bind(&c, r, s, pos, opt)) {
-            if (r->cls == C_LAYER && !r->keeps_shape)
-                lose_shape(&c);
-            c.input_seen |= r->lower == lower_input;
+        bool bound = bind(&c, r, s, pos, opt);
+        if (r->cls == C_LAYER) {
+            lower_layer(&c, k, s, bound, pos, opt);
             continue;
         }
-        r->lower(&c, s, pos, opt);
+        if (bound)
+            r->lower(&c, s, pos, opt);
+        c.input_seen |= r->lower == lower_input;
+        if (r->named)
+            define_name(&c, r, s, bound && c.cur == 0 ? 0 : -1);
     }
 
     if (!named)
@@ -379,12 +424,20 @@ Model *lower_program(const Source *src, const Stmt *stmts) {
         error_at(src, c.input ? c.input->loc : (Loc){0, 0},
                  "the model has no layers; add at "
                  "least one, like 'dense 10'");
-    if (m->n_ops > 0 && c.known)
+    /* The output is the last layer's value, when that layer made an op */
+    if (m->n_ops > 0 && c.cur == m->n_ops && m->ops[m->n_ops - 1].out.rank)
         check_output(&c);
-    if (m->n_ops > 0 && m->ops[m->n_ops - 1].kind == OP_DROPOUT)
+    if (m->n_ops > 0 && (m->ops[m->n_ops - 1].type->flags & OT_DROPOUT))
         warn_at(src, m->ops[m->n_ops - 1].stmt->loc,
                 "dropout as the last layer only perturbs "
                 "the output: nothing after it learns to compensate");
+    if (!error_count()) /* after an error, what reads what is not known for sure */
+        warn_unused(&c);
     place_buffers(&c);
-    return error_count() ? NULL : m;
+    if (error_count())
+        return NULL;
+    for (int i = 0; i < m->n_ops; i++) /* what the later stages rely on */
+        for (int j = 0; j < m->ops[i].n_in; j++)
+            assert(m->ops[i].in[j] >= 0 && m->ops[i].in[j] <= i);
+    return m;
 }

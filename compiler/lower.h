@@ -1,10 +1,15 @@
-/* lower.h: what the three files of the semantic pass share (nowhere else).
+/* lower.h: what the files of the semantic pass share (and the layer kinds'
+ * files, through ops.h).
  *
- *   lower.c  the statement table, the pass over the statements, the model
- *            and training statements, the whole-model checks
+ *   lower.c  the table of the other statements, the pass over the
+ *            statements, the model and training statements, the
+ *            whole-model checks
  *   bind.c   a statement's arguments checked against its table row and
  *            converted into Values; "did you mean" suggestions
- *   shape.c  the layers: shape inference and parameter counts
+ *   names.c  the graph's edges: name=, from= and the values add and concat
+ *            name; unknown, duplicate and unused names
+ *   shape.c  the helpers the layer kinds' shape inference shares
+ *   op_*.c   the layer kinds (ops.h)
  */
 #ifndef LOWER_H
 #define LOWER_H
@@ -21,7 +26,9 @@
 
 /* ORDER ACT: the index of each word is its ActKind. */
 extern const char *const ACTS[];
-enum { PAD_VALID, PAD_SAME }; /* ORDER: PADDINGS in lower.c */
+/* ORDER: InitKind (nnc.h), PAD_*; BOOLS by truth value */
+extern const char *const INITS[], *const BOOLS[], *const PADDINGS[];
+enum { PAD_VALID, PAD_SAME };
 
 typedef enum {
     T_INT,    /* an integer in [0, INT_MAX] (negatives are left to the range) */
@@ -31,6 +38,7 @@ typedef enum {
     T_NAME,   /* a word: the model name, judged by lower_model */
     T_SHAPE,  /* N (flat) or HxWxC */
     T_KERNEL, /* KxK, square */
+    T_ID,     /* the name of a value: name=, from=, add's and concat's arguments */
 } ArgType;
 
 typedef enum {
@@ -69,32 +77,48 @@ enum { MAX_POS = 3, MAX_OPT = 6 };
 typedef struct Ctx Ctx;
 typedef void LowerFn(Ctx *c, const Stmt *s, const Value *pos, const Value *opt);
 
-/* One kind of statement. */
+/* One kind of statement. Every layer (C_LAYER) also takes name= and from=,
+ * which names.c handles, as it does the arguments of a `refs` rule. */
 typedef struct {
     const char *keyword;
     const char *alias; /* another spelling of the keyword */
     StmtClass cls;
     bool keeps_shape; /* a layer whose output shape is its input's, whatever its arguments */
+    bool named;       /* a C_ONCE statement that takes name= (input) */
+    bool refs;        /* its positional arguments are one or more value names (add, concat) */
     const char *usage;
     int n_required;     /* the first n_required positional arguments must be given */
     Param pos[MAX_POS]; /* positional arguments, in order; name NULL ends them */
     Param opt[MAX_OPT]; /* key=value options; name NULL ends them */
-    LowerFn *lower;     /* called only when the arguments bound without error */
+    LowerFn *lower;     /* a C_ONCE statement's; called only when the arguments bound
+                         * without error (a layer's is its OpType's) */
 } Rule;
 
-/* The state of the pass, threaded through every LowerFn. */
+/* A value's name (name=ID) */
+typedef struct {
+    const char *id;
+    const Arg *arg; /* the name= that defined it */
+    int value;      /* -1: the value's shape cannot be known */
+} Name;
+
+/* The state of the pass, threaded through every LowerFn. Value ids as in
+ * nnc.h (0 the input, i + 1 ops[i]'s output); -1 is a value whose shape
+ * cannot be known (after an error), which pauses the checks downstream. */
 struct Ctx {
     const Source *src;
-    Model *m;   /* ops has room for one per statement */
-    bool known; /* shape is the current shape; false pauses shape checks */
-    Shape shape;
-    const Stmt *shape_from; /* the statement that gave the current shape its form */
-    const Stmt *input;      /* the first 'input' statement, wherever it is */
-    bool input_seen;        /* an 'input' statement has been lowered */
-    bool order_reported;    /* a layer before 'input' was reported */
-    const Stmt *loss;       /* the 'loss' statement, if any */
-    bool oversized;         /* a tensor was too large: the totals would only repeat it */
-    int n_of_kind[N_OP_KINDS]; /* layers of each kind so far: Keras numbers them */
+    Model *m;                 /* ops has room for one per statement */
+    int cur;                  /* the current value: the previous layer's output */
+    const Stmt **shape_from;  /* per value: the statement that gave its shape its form */
+    bool *consumed;           /* per value: some statement reads it */
+    Name *names;              /* name= definitions so far (names.c) */
+    int n_names;
+    bool lost_stmt;           /* a statement lost to a syntax error may have defined names */
+    const Stmt *input;        /* the first 'input' statement, wherever it is */
+    bool input_seen;          /* an 'input' statement has been lowered */
+    bool order_reported;      /* a layer before 'input' was reported */
+    const Stmt *loss;         /* the 'loss' statement, if any */
+    bool oversized;           /* a tensor was too large: the totals would only repeat it */
+    int *n_of_type;           /* layers of each OpType so far: Keras numbers them */
 };
 
 // ------------------------------------------------------------ bind.c
@@ -103,21 +127,33 @@ struct Ctx {
  * Value per Param, arg NULL where absent). Reports each problem; false if
  * there was any. */
 bool bind(const Ctx *c, const Rule *r, const Stmt *s, Value *pos, Value *opt);
+/* name= and from= are handled by names.c; bind skips them where r takes them */
+bool graph_option(const Rule *r, const Arg *a);
 /* "; did you mean 'dense'?" when a candidate is close to word, else "" */
 const char *did_you_mean(const char *word, const char *const *cands, int n_cands);
 int word_index(const char *w, const char *const *words); /* -1 if absent */
 const char *quote_arg(const Arg *a);                     /* clipped for a message */
 
+// ------------------------------------------------------------ names.c
+
+/* The inputs of layer statement s: from= (or the current value) and, for a
+ * refs rule, the values it names; reports unknown names and names used
+ * before their definition. *n gets the count; an unknown input is -1. */
+int *resolve_inputs(Ctx *c, const Rule *r, const Stmt *s, int *n);
+/* Defines s's name= (if any) as value v (-1: unknown); reports a
+ * duplicate, and a name that is not an identifier. */
+void define_name(Ctx *c, const Rule *r, const Stmt *s, int v);
+/* Warns about each value nothing reads, but the model's output */
+void warn_unused(const Ctx *c);
+
 // ------------------------------------------------------------ shape.c
 
-LowerFn lower_dense, lower_conv2d, lower_pool, lower_batchnorm, lower_dropout, lower_flatten,
-    lower_act;
 Shape flat_shape(int n);
 Shape image_shape(int h, int w, int c);
 size_t floats_of(Shape s);          /* h*w*c, saturated instead of wrapping */
 size_t sat_add(size_t a, size_t b); /* saturated */
+size_t sat_mul(size_t a, size_t b); /* saturated */
 const char *shape_str(Shape s);     /* 784, 26x26x8 */
 const char *quote_stmt(const Source *src, const Stmt *s);
-void lose_shape(Ctx *c);
 
 #endif

@@ -120,26 +120,23 @@ typedef struct {
     int h, w, c;
 } Shape;
 
-typedef enum {
-    OP_DENSE,     /* y = act(x W^T + b) */
-    OP_CONV2D,    /* y = act(conv(x, W) + b) */
-    OP_MAXPOOL,
-    OP_AVGPOOL,
-    OP_BATCHNORM,
-    OP_FLATTEN,   /* (h,w,c) -> (h*w*c): a no-op on HWC data */
-    OP_DROPOUT,
-    OP_ACT,       /* an activation written as its own statement */
-} OpKind;
-enum { N_OP_KINDS = OP_ACT + 1 };
-
+/* One layer statement, a node of the graph. A value is what an op (or the
+ * input) produces; value ids: 0 is the model's input, i + 1 the output of
+ * ops[i]. Ops are in execution order, so an op reads only values of lower
+ * ids (the graph is acyclic by construction: a name can only be used after
+ * its definition). What the op computes, and everything else that depends
+ * on its kind, is its type's description (compiler/ops.h). */
+typedef struct OpType OpType;
 typedef struct {
-    OpKind kind;
+    const OpType *type;
     int index;          /* 1-based position among the ops: names L1, L2, ... */
     const char *name;   /* Keras' default name, as --summary prints it (dense, dense_1):
                          * the layer's identity, which keys its init stream */
     const Stmt *stmt;   /* where it came from: location, source line for comments */
-    Shape in, out;
-    ActKind act;        /* dense/conv2d fused activation, or OP_ACT's */
+    int *in, n_in;      /* the value ids it reads, in order; in[0] is the main input */
+    Shape in_shape;     /* the shape of in[0] (rank 0: unknown) */
+    Shape out;          /* the shape of its output value (rank 0: unknown) */
+    ActKind act;        /* dense/conv2d fused activation, or an activation op's */
     float alpha;        /* leaky_relu slope */
     int units;          /* dense: OUT; conv2d: OC */
     int kernel, stride; /* conv2d, pools: K, S */
@@ -168,7 +165,7 @@ typedef struct {
     const char *source_path;
     const Source *src;
     Shape input;
-    Op *ops;            /* in execution order */
+    Op *ops;            /* in execution order; the last one's value is the output */
     int n_ops;
     Train train;        /* defaults filled in where the .model is silent */
     size_t n_param;     /* floats: weights, biases, gamma/beta */
@@ -180,36 +177,58 @@ typedef struct {
 Model *lower_program(const Source *src, const Stmt *stmts);
 const char *act_name(ActKind act);
 size_t shape_size(Shape s);
+/* The shape of value v (0: the input, i + 1: ops[i]'s output) */
+Shape value_shape(const Model *m, int v);
+/* 1 if some op reads more than one value: a graph that is not a chain */
+bool has_joins(const Model *m);
 
 // ------------------------------------------------------------ plan.c: buffers of the generated code
 
-/* A copy of m with every OP_ACT that directly follows a dense/conv2d of
- * linear activation folded into it (one bias+activation pass per GEMM). */
+/* A copy of m with every activation op folded into the dense/conv2d of
+ * linear activation that produces its input, when nothing else reads that
+ * value (one bias+activation pass per GEMM); value ids renumbered. */
 const Model *fuse_activations(const Model *m);
 
-/* Floats of workspace the generated code uses (for the fused model). */
+/* Where a value lives in one schedule (the training step or inference) */
 typedef struct {
-    size_t saved_per_sample;   /* forward outputs kept for the backward pass */
-    size_t grad_per_sample;    /* two ping-pong buffers of activation gradients */
+    int root;   /* the value whose buffer it is: itself, or the value an alias op
+                 * (flatten; dropout at inference) passes on; 0 is x, outside the
+                 * workspace. Training gradients: -1 when none is needed */
+    size_t off; /* the root's per-sample offset in the workspace */
+} Slot;
+
+/* What the training step does for one op of the fused model */
+typedef struct {
+    bool alias;       /* its output is its input's buffer, and so is its gradient:
+                       * flatten, a softmax left to the loss */
+    int fused_into;   /* a dropout computed in the pass of the relu dense/conv2d
+                       * that produces its input: that op's index; else -1 */
+    int fuses;        /* the reverse: the dropout this op computes too, or -1 */
+    bool backward;    /* its backward pass runs (its output's gradient is needed) */
+    bool zero_grads;  /* it has parameters but nothing it computes reaches the loss */
+    signed char *acc; /* per input: -1 no gradient wanted, 0 the first gradient
+                       * written into the value (overwrites), 1 a later one (adds) */
+    size_t tmp;       /* per-sample offset of the buffer its kernel writes an input's
+                       * gradient to before it is added in; SIZE_MAX if none */
+    size_t extra;     /* per-sample offset of what its backward needs beyond the
+                       * values (maxpool's argmax) */
+    size_t fixed;     /* offset of its batch-independent floats (batchnorm statistics) */
+} OpPlan;
+
+/* The workspace of the fused model, in floats, shared by the emitter
+ * (offsets) and --summary (memory), so the two never disagree. */
+typedef struct {
+    Slot *act, *grad;          /* training, per value */
+    OpPlan *op;                /* training, per op */
+    Slot *infer;               /* inference, per value */
+    size_t per_sample;         /* training: the peak of live values, gradients and extras */
     size_t fixed;              /* batchnorm batch statistics, then conv_partials */
     size_t conv_partials;      /* conv2d weight gradients of the batch's shards
                                   (nn_conv2d_partials), training only */
     size_t scratch_per_thread; /* conv2d scratch (nn_conv2d_scratch), training and inference */
-    size_t infer_per_sample;   /* inference: two ping-pong buffers */
-} WorkPlan;
-WorkPlan plan_work(const Model *fused);
-/* Where each op of the fused model keeps its output in the saved area */
-typedef struct {
-    bool aliases_input; /* flatten: the output is the input buffer */
-    bool into_next;     /* a relu dense/conv2d whose dropout (the next op) runs in the
-                         * same pass: its output is the dropout's, it has no slot of its own */
-    size_t out;         /* per-sample offset of the output */
-    size_t argmax;      /* maxpool: per-sample offset of the argmax indices */
-} OpSlot;
-/* 1 if op i of the fused model is a relu dense/conv2d followed by dropout:
- * one pass computes relu and the mask, and only the dropout's output is kept */
-bool fuses_dropout(const Model *fused, int i);
-void plan_slots(const Model *fused, OpSlot *slots); /* slots has n_ops entries */
+    size_t infer_per_sample;   /* inference: the peak of live values */
+} Plan;
+const Plan *plan_model(const Model *fused);
 /* Floats of optimizer state for n parameters (adam 2n, sgd+momentum n, sgd 0) */
 size_t optimizer_state_floats(const Train *t, size_t n);
 
@@ -218,8 +237,6 @@ size_t optimizer_state_floats(const Train *t, size_t n);
 /* Keras-like summary: layers, output shapes, parameter counts, totals, and
  * the memory training needs at the model's batch size. */
 char *format_summary(const Model *m);
-/* The name Keras gives the nth (0-based) layer of a kind: dense, dense_1, ... */
-const char *keras_name(OpKind kind, int nth);
 
 // ------------------------------------------------------------ emit.c
 

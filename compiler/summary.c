@@ -1,16 +1,19 @@
 /* summary.c: the text `nnc --summary` prints (and the trainer's `summary`).
  *
  * Consumes a checked Model; produces, as one arena string:
- *   1. the table of Keras 2's model.summary() for the same Sequential model,
- *      character for character (layer names dense, dense_1, ...; output
- *      shapes (None, ...); parameter counts as Keras counts them, batchnorm
- *      4C of which 2C non-trainable), so the two can be compared with diff;
+ *   1. the table of Keras 2's model.summary() for the same model, character
+ *      for character (layer names dense, dense_1, ...; output shapes
+ *      (None, ...); parameter counts as Keras counts them, batchnorm 4C of
+ *      which 2C non-trainable), so the two can be compared with diff: a
+ *      Sequential model's, or, when a layer reads more than one value
+ *      (add, concat), a functional model's, with its InputLayer and the
+ *      "Connected to" column;
  *   2. the memory training takes at the model's batch size, from the same
- *      plan the emitter uses (plan.c), so the report cannot drift from the
- *      generated code;
+ *      liveness plan the emitter uses (plan.c), so the report cannot drift
+ *      from the generated code;
  *   3. the training recipe, defaults included.
  */
-#include "nnc.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -41,31 +44,50 @@ static void put(Buf *b, const char *fmt, ...) {
 
 // ------------------------------------------------------------ the Keras table
 
-/* Keras' defaults for a Sequential model: 65 columns, fields ending at
- * 45%, 85% and 100% of the line. */
-enum { LINE = 65 };
-static const int END[3] = {29, 55, 65};
+/* Keras' column layouts: a Sequential model's 65 characters, fields ending
+ * at 45%, 85% and 100% of the line; a functional model's 98, at 33%, 55%,
+ * 67% and 100%. */
+typedef struct {
+    int line, n_cols;
+    int end[4];
+} Layout;
+static const Layout SEQUENTIAL = {65, 3, {29, 55, 65}};
+static const Layout FUNCTIONAL = {98, 4, {32, 53, 65, 98}};
 
-static void rule_line(Buf *b, char ch) {
-    for (int i = 0; i < LINE; i++)
+static void rule_line(Buf *b, const Layout *l, char ch) {
+    for (int i = 0; i < l->line; i++)
         put(b, "%c", ch);
     put(b, "\n");
 }
 
 /* Keras' print_row: each field is cut to its column (less two spaces of
- * gutter) and what does not fit continues on the next line. Keras also
- * breaks after "),", which none of these fields contain. */
-static void table_row(Buf *b, const char *fields[3]) {
-    const char *left[3] = {fields[0], fields[1], fields[2]};
-    while (*left[0] || *left[1] || *left[2]) {
-        char line[LINE * 2];
+ * gutter, none after the last) and what does not fit continues on the
+ * next line; a cut comes early, after the first "),", "},", "]," or "',"
+ * (which splits a list of connections one per line). */
+static void table_row(Buf *b, const Layout *l, const char *const *fields) {
+    static const char *const breaks[] = {"),", "},", "],", "',"};
+    const char *left[4];
+    for (int col = 0; col < l->n_cols; col++)
+        left[col] = fields[col];
+    for (;;) {
+        bool more = false;
+        for (int col = 0; col < l->n_cols; col++)
+            more |= *left[col] != '\0';
+        if (!more)
+            break;
+        char line[256];
         int len = 0;
-        for (int col = 0; col < 3; col++) {
-            int start = col ? END[col - 1] : 0;
-            int space = col < 2 ? 2 : 0;
-            int cut = END[col] - start - space;
+        for (int col = 0; col < l->n_cols; col++) {
+            int start = col ? l->end[col - 1] : 0;
+            int space = col < l->n_cols - 1 ? 2 : 0;
+            int cut = l->end[col] - start - space;
             int n = (int)strlen(left[col]);
             n = n < cut ? n : cut;
+            for (int k = 0; k < 4; k++) {
+                const char *at = strstr(left[col], breaks[k]);
+                if (at && at - left[col] + 2 <= n)
+                    n = (int)(at - left[col]) + 2;
+            }
             if (col == 0)
                 line[len++] = ' ';
             memcpy(line + len, left[col], (size_t)n);
@@ -73,7 +95,7 @@ static void table_row(Buf *b, const char *fields[3]) {
             left[col] += n;
             for (int i = 0; i < space; i++)
                 line[len++] = ' ';
-            while (len < END[col])
+            while (len < l->end[col])
                 line[len++] = ' ';
         }
         put(b, "%.*s\n", len, line);
@@ -86,51 +108,44 @@ static const char *keras_shape(Shape s) {
     return arena_printf("(None, %d, %d, %d)", s.h, s.w, s.c);
 }
 
-/* ORDER OP: Keras' default layer name and class name of each OpKind. */
-static const char *const NAMES[][2] = {
-    {"dense", "Dense"},
-    {"conv2d", "Conv2D"},
-    {"max_pooling2d", "MaxPooling2D"},
-    {"average_pooling2d", "AveragePooling2D"},
-    {"batch_normalization", "BatchNormalization"},
-    {"flatten", "Flatten"},
-    {"dropout", "Dropout"},
-    {"activation", "Activation"},
-};
-_Static_assert(sizeof NAMES / sizeof NAMES[0] == N_OP_KINDS, "ORDER OP");
-
-const char *keras_name(OpKind kind, int nth) {
-    return nth ? arena_printf("%s_%d", NAMES[kind][0], nth) : NAMES[kind][0];
+/* Keras' name of value v's layer: the InputLayer, or the op's */
+static const char *layer_of(const Model *m, int v) {
+    return v == 0 ? "input_1" : m->ops[v - 1].name;
 }
 
 static void keras_table(Buf *b, const Model *m) {
+    bool functional = has_joins(m);
+    const Layout *l = functional ? &FUNCTIONAL : &SEQUENTIAL;
     put(b, "Model: \"%s\"\n", m->name);
-    rule_line(b, '_');
-    table_row(b, (const char *[3]){"Layer (type)", "Output Shape", "Param #"});
-    rule_line(b, '=');
+    rule_line(b, l, '_');
+    table_row(b, l, (const char *[4]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
+    rule_line(b, l, '=');
+    if (functional) {
+        table_row(b, l,
+                  (const char *[4]){"input_1 (InputLayer)",
+                                    arena_printf("[%s]", keras_shape(m->input)), "0", "[]"});
+        put(b, "%*s\n", l->line, "");
+    }
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
-        table_row(b, (const char *[3]){arena_printf("%s (%s)", op->name, NAMES[op->kind][1]),
-                                       keras_shape(op->out),
-                                       arena_printf("%zu", op->n_w + op->n_b + op->n_s)});
-        put(b, "%*s\n", LINE, "");
+        const char *links = "[";
+        for (int k = 0; k < op->n_in; k++)
+            links = arena_printf("%s%s'%s[0][0]'", links, k ? ", " : "", layer_of(m, op->in[k]));
+        table_row(b, l,
+                  (const char *[4]){arena_printf("%s (%s)", op->name, op->type->keras_class),
+                                    keras_shape(op->out),
+                                    arena_printf("%zu", op->n_w + op->n_b + op->n_s),
+                                    arena_printf("%s]", links)});
+        put(b, "%*s\n", l->line, "");
     }
-    rule_line(b, '=');
+    rule_line(b, l, '=');
     put(b, "Total params: %s\n", thousands(m->n_param + m->n_state));
     put(b, "Trainable params: %s\n", thousands(m->n_param));
     put(b, "Non-trainable params: %s\n", thousands(m->n_state));
-    rule_line(b, '_');
+    rule_line(b, l, '_');
 }
 
 // ------------------------------------------------------------ memory
-
-static size_t sat_mul(size_t a, size_t b) {
-    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
-}
-
-static size_t sat_add(size_t a, size_t b) {
-    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
-}
 
 static const char *human(size_t bytes) { /* bytes >= 1024 */
     static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -154,11 +169,10 @@ static void mem_line(Buf *b, const char *what, size_t floats, const char *why) {
 
 static void memory(Buf *b, const Model *m) {
     const Train *t = &m->train;
-    WorkPlan w = plan_work(fuse_activations(m));
-    size_t batch = (size_t)t->batch;
-    size_t saved = sat_mul(w.saved_per_sample, batch), grads = sat_mul(w.grad_per_sample, batch);
-    size_t scratch = w.scratch_per_thread;
-    size_t acts = sat_add(sat_add(sat_add(saved, grads), scratch), w.fixed);
+    const Plan *w = plan_model(fuse_activations(m));
+    size_t live = sat_mul(w->per_sample, (size_t)t->batch);
+    size_t scratch = w->scratch_per_thread;
+    size_t acts = sat_add(sat_add(live, scratch), w->fixed);
     size_t opt = optimizer_state_floats(t, m->n_param);
     size_t total = sat_add(sat_add(sat_add(sat_mul(m->n_param, 2), opt), m->n_state), acts);
 
@@ -172,15 +186,15 @@ static void memory(Buf *b, const Model *m) {
     if (m->n_state)
         mem_line(b, "batchnorm running stats", m->n_state, NULL);
     mem_line(b, "activations", acts, NULL);
-    mem_line(b, "  saved for backward", saved, NULL);
-    mem_line(b, "  gradient buffers", grads, NULL);
+    mem_line(b, "  values and gradients", live,
+             "the most live at once: each buffer reused after its last reader");
     if (scratch)
         mem_line(b, "  conv2d scratch", scratch, "per thread: an image's columns, a transposed W");
-    if (w.conv_partials)
-        mem_line(b, "  conv2d partial gradients", w.conv_partials,
+    if (w->conv_partials)
+        mem_line(b, "  conv2d partial gradients", w->conv_partials,
                  "one per shard of the batch, summed in order");
-    if (w.fixed > w.conv_partials)
-        mem_line(b, "  batchnorm batch stats", w.fixed - w.conv_partials, NULL);
+    if (w->fixed > w->conv_partials)
+        mem_line(b, "  batchnorm batch stats", w->fixed - w->conv_partials, NULL);
     mem_line(b, "dropout masks", 0,
              "none stored: backward regenerates them from a counter-based RNG");
     mem_line(b, "total", total, NULL);
@@ -189,9 +203,7 @@ static void memory(Buf *b, const Model *m) {
 // ------------------------------------------------------------ recipe
 
 static bool ends_in_softmax(const Model *m) {
-    const Op *last = &m->ops[m->n_ops - 1];
-    return (last->kind == OP_ACT || last->kind == OP_DENSE || last->kind == OP_CONV2D) &&
-           last->act == ACT_SOFTMAX;
+    return m->ops[m->n_ops - 1].act == ACT_SOFTMAX;
 }
 
 static void recipe(Buf *b, const Model *m) {

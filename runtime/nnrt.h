@@ -190,6 +190,28 @@ void nn_batchnorm_infer(float *y, const float *x, const float *running, const fl
 void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
                            const float *save, const float *gamma_beta, int R, int C);
 
+/* Values with several consumers or producers (skip connections, concat,
+ * gap). A value that fans out receives one gradient per consumer: the
+ * first goes in with accumulate 0 (overwrites), the others with 1 (adds),
+ * in a fixed order, so the sum does not depend on the thread count. */
+/* y(n) = a(n) + b(n); y may alias a or b */
+void nn_add(float *y, const float *a, const float *b, size_t n);
+/* dx(n) (+)= dy(n): the gradient of one consumer of a value into the value's
+ * gradient buffer; accumulate 0 overwrites, 1 adds (fan-out) */
+void nn_grad_into(float *dx, const float *dy, size_t n, int accumulate);
+/* Concatenation along the last axis of `rows` rows: y(rows, C) with
+ * C = cs[0] + ... + cs[k-1], from xs[i](rows, cs[i]) */
+void nn_concat_forward(float *y, const float *const *xs, const int *cs, int k, size_t rows);
+/* Its backward: dxs[i](rows, cs[i]) = the matching columns of dy(rows, C);
+ * accumulate 0 overwrites, 1 adds (a value with other consumers too);
+ * a NULL dxs[i] is skipped (an input that needs no gradient) */
+void nn_concat_backward(float *const *dxs, const float *dy, const int *cs, int k, size_t rows,
+                        int accumulate);
+/* Global average pooling, NHWC: y(B,C) = the mean over the HW pixels of x(B,HW,C) */
+void nn_gap_forward(float *y, const float *x, int B, int HW, int C);
+/* dx(B,HW,C) = dy(B,C) / HW at every pixel (overwrites) */
+void nn_gap_backward(float *dx, const float *dy, int B, int HW, int C);
+
 /* ------------------------------------------------------------------ RNG */
 
 /* SplitMix64 stream: parameter init and shuffling. Deterministic per seed. */

@@ -15,7 +15,8 @@
  * elsewhere (conv and pools: test_conv.c).
  *
  * Every backward output is filled with NaN before the call: the kernels
- * must overwrite, not accumulate.
+ * must overwrite, not accumulate (the accumulating mode of concat's
+ * backward is test_graph.c's).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -715,6 +716,79 @@ static void test_batchnorm(void **state) {
     }
 }
 
+/* ----------------------------------------------------- concat and gap */
+
+typedef struct {
+    int k, cs[3];
+    size_t rows;
+    float *x[3], *y, *r;
+} ConcatLoss;
+
+static double concat_loss(void *ctx) {
+    ConcatLoss *c = ctx;
+    const float *xs[3] = {c->x[0], c->x[1], c->x[2]};
+    nn_concat_forward(c->y, xs, c->cs, c->k, c->rows);
+    return dot(c->y, c->r, c->rows * (size_t)(c->cs[0] + c->cs[1] + c->cs[2]));
+}
+
+static void test_concat(void **state) {
+    (void)state;
+    nn_rng rng = nn_rng_seed(10);
+    ConcatLoss c = {.k = 3, .cs = {3, 1, 4}, .rows = 6}; /* 2x3 pixels of 3 + 1 + 4 channels */
+    const size_t ny = c.rows * 8;
+    for (int j = 0; j < c.k; j++) {
+        c.x[j] = alloc_floats(c.rows * c.cs[j]);
+        fill_uniform(c.x[j], c.rows * c.cs[j], -1, 1, &rng);
+    }
+    c.y = alloc_floats(ny), c.r = alloc_floats(ny);
+    fill_uniform(c.r, ny, -1, 1, &rng);
+    float *dx[3];
+    for (int j = 0; j < c.k; j++) {
+        dx[j] = alloc_floats(c.rows * c.cs[j]);
+        fill_nan(dx[j], c.rows * c.cs[j]);
+    }
+    nn_concat_backward(dx, c.r, c.cs, c.k, c.rows, 0);
+    char label[48];
+    for (int j = 0; j < c.k; j++)
+        assert_grad(LABEL(label, "concat dx%d", j), concat_loss, &c, c.x[j], c.rows * c.cs[j],
+                    dx[j]);
+    for (int j = 0; j < c.k; j++)
+        free(c.x[j]), free(dx[j]);
+    free(c.y), free(c.r);
+}
+
+typedef struct {
+    int B, HW, C;
+    float *x, *y, *r;
+} GapLoss;
+
+static double gap_loss(void *ctx) {
+    GapLoss *c = ctx;
+    nn_gap_forward(c->y, c->x, c->B, c->HW, c->C);
+    return dot(c->y, c->r, (size_t)c->B * c->C);
+}
+
+static void test_gap(void **state) {
+    (void)state;
+    nn_rng rng = nn_rng_seed(11);
+    /* B HW C: a partial block of the kernel's 32 channels, then one and a half */
+    static const int shapes[][3] = {{2, 9, 5}, {2, 4, 48}};
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        GapLoss c = {shapes[k][0], shapes[k][1], shapes[k][2], NULL, NULL, NULL};
+        const size_t nx = (size_t)c.B * c.HW * c.C, ny = (size_t)c.B * c.C;
+        c.x = alloc_floats(nx), c.y = alloc_floats(ny), c.r = alloc_floats(ny);
+        fill_uniform(c.x, nx, -1, 1, &rng);
+        fill_uniform(c.r, ny, -1, 1, &rng);
+        float *dx = alloc_floats(nx);
+        fill_nan(dx, nx);
+        nn_gap_backward(dx, c.r, c.B, c.HW, c.C);
+        char label[48];
+        assert_grad(LABEL(label, "gap B%d HW%d C%d dx", c.B, c.HW, c.C), gap_loss, &c, c.x, nx,
+                    dx);
+        free(c.x), free(c.y), free(c.r), free(dx);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense),
@@ -729,6 +803,8 @@ int main(void) {
         cmocka_unit_test(test_maxpool),
         cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,9 +6,9 @@
  * called inside a part runs serially; the pool can be resized any number
  * of times, and a job posted right after the workers start is not lost.
  * The kernels: on 2, 3 and 5 threads they give the same bits as on 1,
- * products, elementwise passes, the optimizer, dropout, pooling and a
- * convolution's weight and bias gradients (summed over fixed shards of the
- * batch) alike, whatever kernels OpenBLAS runs.
+ * products, elementwise passes, the optimizer, dropout, pooling, concat,
+ * gap and a convolution's weight and bias gradients (summed over fixed
+ * shards of the batch) alike, whatever kernels OpenBLAS runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +262,64 @@ static void test_pools(void **state) {
         free(y[t]), free(dx[t]), free(ay[t]), free(adx[t]), free(arg[t]);
 }
 
+/* Sizes each cut into several parts: a 1M add, the DenseNet concat of
+ * tests/e2e/dense_concat.model at batch 64, the resnet's gap */
+static void test_graph(void **state) {
+    (void)state;
+    enum { N = (1 << 20) + 3, ROWS = 64 * 14 * 14, GB = 64, HW = 64, GC = 64 };
+    static const int cs[3] = {16, 16, 16};
+    const size_t nc = (size_t)ROWS * 48, nx = (size_t)GB * HW * GC, ng = (size_t)GB * GC;
+    nn_rng r = nn_rng_seed(35);
+    float *a = alloc_floats(N), *b = alloc_floats(N), *dy = alloc_floats(nc);
+    float *x = alloc_floats(nx), *gy = alloc_floats(ng);
+    float *in[3];
+    fill_uniform(a, N, -1, 1, &r);
+    fill_uniform(b, N, -1, 1, &r);
+    fill_uniform(dy, nc, -1, 1, &r);
+    fill_uniform(x, nx, -1, 1, &r);
+    fill_uniform(gy, ng, -1, 1, &r);
+    for (int j = 0; j < 3; j++) {
+        in[j] = alloc_floats((size_t)ROWS * 16);
+        fill_uniform(in[j], (size_t)ROWS * 16, -1, 1, &r);
+    }
+    const float *xs[3] = {in[0], in[1], in[2]};
+    float *sum[RUNS], *acc[RUNS], *cat[RUNS], *dcat[RUNS][3], *gap[RUNS], *dgap[RUNS];
+    for (int t = 0; t < RUNS; t++) {
+        nn_set_threads(thread_counts[t]);
+        sum[t] = alloc_floats(N), acc[t] = alloc_floats(N), cat[t] = alloc_floats(nc);
+        gap[t] = alloc_floats(ng), dgap[t] = alloc_floats(nx);
+        nn_add(sum[t], a, b, N);
+        nn_grad_into(acc[t], a, N, 0);
+        nn_grad_into(acc[t], sum[t], N, 1);
+        nn_concat_forward(cat[t], xs, cs, 3, ROWS);
+        for (int j = 0; j < 3; j++) {
+            dcat[t][j] = alloc_floats((size_t)ROWS * 16);
+            memcpy(dcat[t][j], in[j], (size_t)ROWS * 16 * sizeof *in[j]);
+        }
+        nn_concat_backward(dcat[t], dy, cs, 3, ROWS, 1);
+        nn_gap_forward(gap[t], x, GB, HW, GC);
+        nn_gap_backward(dgap[t], gy, GB, HW, GC);
+    }
+    for (int t = 1; t < RUNS; t++) {
+        same(sum[0], sum[t], N);
+        same(acc[0], acc[t], N);
+        same(cat[0], cat[t], nc);
+        for (int j = 0; j < 3; j++)
+            same(dcat[0][j], dcat[t][j], (size_t)ROWS * 16);
+        same(gap[0], gap[t], ng);
+        same(dgap[0], dgap[t], nx);
+    }
+    nn_set_threads(1);
+    free(a), free(b), free(dy), free(x), free(gy);
+    for (int j = 0; j < 3; j++)
+        free(in[j]);
+    for (int t = 0; t < RUNS; t++) {
+        free(sum[t]), free(acc[t]), free(cat[t]), free(gap[t]), free(dgap[t]);
+        for (int j = 0; j < 3; j++)
+            free(dcat[t][j]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_part_tiles),
@@ -269,6 +327,7 @@ int main(void) {
         cmocka_unit_test(test_dense_and_elementwise),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,84 @@
+/* op_batchnorm.c: batchnorm over the last axis: batch statistics while
+ * training (kept from forward to backward), running statistics, which
+ * checkpoints save, at inference. */
+#include "ops.h"
+
+static void lower_batchnorm(Ctx *c, Op *op, const Value *pos, const Value *opt) {
+    (void)pos;
+    op->momentum = opt[0].arg ? (float)opt[0].num : 0.99f; /* Keras' defaults */
+    op->eps = opt[1].arg ? (float)opt[1].num : 0.001f;
+    if (!inputs_known(c, op))
+        return;
+    op->n_w = 2 * (size_t)op->in_shape.c; /* gamma, beta per channel */
+    op->n_s = 2 * (size_t)op->in_shape.c; /* running mean, variance */
+    set_out(c, op, op->in_shape);
+}
+
+static unsigned batchnorm_saves(const Op *op, ActKind act) {
+    (void)op, (void)act;
+    return SAVES_INPUT;
+}
+
+static const char *batchnorm_weights(const Op *op) {
+    (void)op;
+    return "gamma, beta";
+}
+
+static void batchnorm_init(Emit *e, const Op *op) {
+    int L = op->index, C = op->out.c;
+    emit_out(e, "    nn_init_fill(param + P_L%d_W, %d, 1.0f); /* gamma */\n", L, C);
+    emit_out(e, "    nn_init_fill(param + P_L%d_W + %d, %d, 0.0f); /* beta */\n", L, C, C);
+    emit_out(e, "    nn_init_fill(state + S_L%d, %d, 0.0f); /* running mean */\n", L, C);
+    emit_out(e, "    nn_init_fill(state + S_L%d + %d, %d, 1.0f); /* running variance */\n", L, C,
+             C);
+}
+
+/* The batch's mean and inverse standard deviation */
+static size_t batchnorm_fixed(const Op *op) {
+    return 2 * (size_t)op->out.c;
+}
+
+static void batchnorm_forward(Emit *e, const Op *op, const FwdArgs *a) {
+    int L = op->index;
+    if (a->train)
+        emit_out(e,
+                 "    nn_batchnorm_train(%s, %s, state + S_L%d, %s, param + P_L%d_W, %s, %d, "
+                 "%s, %s);\n",
+                 a->y, a->fixed, L, a->x[0], L, c_rows(op->out), op->out.c,
+                 c_float(op->momentum), c_float(op->eps));
+    else
+        emit_out(e,
+                 "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %d, %s);\n",
+                 a->y, a->x[0], L, L, c_rows(op->out), op->out.c, c_float(op->eps));
+}
+
+static void batchnorm_backward(Emit *e, const Op *op, const BwdArgs *a) {
+    int L = op->index;
+    emit_out(e,
+             "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, %s, "
+             "%d);\n",
+             a->dx[0], L, a->dy, a->x[0], a->fixed, L, c_rows(op->out), op->out.c);
+}
+
+// clang-format off
+static const Rule rules[] = {
+    {.keyword = "batchnorm", .cls = C_LAYER, .keeps_shape = true,
+     .usage = "batchnorm [momentum=X] [eps=X]",
+     .opt = {{"momentum", T_NUM, R_FRACTION, NULL, NULL}, {"eps", T_NUM, R_POSITIVE, NULL, NULL}}},
+};
+// clang-format on
+
+const OpType batchnorm_op = {
+    .code = 4,
+    .keras_name = "batch_normalization",
+    .keras_class = "BatchNormalization",
+    .rules = rules,
+    .n_rules = 1,
+    .lower = lower_batchnorm,
+    .saves = batchnorm_saves,
+    .init = batchnorm_init,
+    .weights_doc = batchnorm_weights,
+    .fixed = batchnorm_fixed,
+    .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+};

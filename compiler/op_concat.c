@@ -1,0 +1,82 @@
+/* op_concat.c: concat ID [ID ...], the current value and the named ones, in
+ * that order, joined along the last axis (Keras' Concatenate): channels of
+ * images of one size, or features of flat values. */
+#include "ops.h"
+
+static void lower_concat(Ctx *c, Op *op, const Value *pos, const Value *opt) {
+    (void)pos, (void)opt;
+    if (!inputs_known(c, op))
+        return;
+    Shape first = op->in_shape;
+    size_t channels = (size_t)first.c;
+    for (int k = 1; k < op->n_in; k++) {
+        Shape s = value_shape(c->m, op->in[k]);
+        if (s.rank != first.rank || s.h != first.h || s.w != first.w) {
+            inputs_mismatch(c, op, k,
+                            "'concat' needs inputs that agree in all but the last axis, got %s "
+                            "and %s",
+                            shape_str(first), shape_str(s));
+            return;
+        }
+        channels += (size_t)s.c;
+    }
+    Shape out = first;
+    out.c = channels > MAX_FLOATS ? INT_MAX : (int)channels;
+    if (fits(c, op, "has channels", channels))
+        set_out(c, op, out);
+}
+
+/* The inputs' last-axis sizes, as a C initializer */
+static const char *columns(const Op *op, const Shape *shapes) {
+    const char *cs = arena_printf("%d", shapes[0].c);
+    for (int k = 1; k < op->n_in; k++)
+        cs = arena_printf("%s, %d", cs, shapes[k].c);
+    return cs;
+}
+
+static void concat_forward(Emit *e, const Op *op, const FwdArgs *a) {
+    const char *xs = a->x[0];
+    for (int k = 1; k < op->n_in; k++)
+        xs = arena_printf("%s, %s", xs, a->x[k]);
+    emit_out(e, "    {\n        const float *const xs[] = {%s};\n", xs);
+    emit_out(e, "        static const int cs[] = {%s};\n", columns(op, a->shapes));
+    emit_out(e, "        nn_concat_forward(%s, xs, cs, %d, %s);\n    }\n", a->y, op->n_in,
+             c_rows(op->out));
+}
+
+/* One call for the inputs whose gradient starts here, one for those that
+ * add to it: the kernel takes one accumulate flag */
+static void concat_backward(Emit *e, const Op *op, const BwdArgs *a) {
+    for (int acc = 0; acc <= 1; acc++) {
+        const char *dxs = NULL;
+        bool any = false;
+        for (int k = 0; k < op->n_in; k++) {
+            const char *dx = a->acc[k] == acc ? a->dx[k] : "NULL";
+            dxs = dxs ? arena_printf("%s, %s", dxs, dx) : dx;
+            any |= a->acc[k] == acc;
+        }
+        if (!any)
+            continue;
+        emit_out(e, "    {\n        float *const dxs[] = {%s};\n", dxs);
+        emit_out(e, "        static const int cs[] = {%s};\n", columns(op, a->shapes));
+        emit_out(e, "        nn_concat_backward(dxs, %s, cs, %d, %s, %d);\n    }\n", a->dy,
+                 op->n_in, c_rows(op->out), acc);
+    }
+}
+
+static const Rule rules[] = {
+    {.keyword = "concat", .cls = C_LAYER, .refs = true, .usage = "concat ID [ID ...]",
+     .n_required = 1, .pos = {{"value", T_ID, R_ANY, NULL, NULL}}},
+};
+
+const OpType concat_op = {
+    .code = 9,
+    .keras_name = "concatenate",
+    .keras_class = "Concatenate",
+    .rules = rules,
+    .n_rules = 1,
+    .lower = lower_concat,
+    .flags = OT_GRAD_ADDS,
+    .forward = concat_forward,
+    .backward = concat_backward,
+};

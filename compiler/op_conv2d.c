@@ -1,0 +1,136 @@
+/* op_conv2d.c: conv2d N KxK [ACT], NHWC, W (OC, K, K, C); padding as
+ * TensorFlow computes it. The kernels apply bias and activation image by
+ * image, and the activation's derivative in the backward pass. */
+#include "ops.h"
+
+static void lower_conv2d(Ctx *c, Op *op, const Value *pos, const Value *opt) {
+    op->units = (int)pos[0].n;
+    op->kernel = (int)pos[1].n;
+    op->act = pos[2].arg ? (ActKind)pos[2].word : ACT_LINEAR;
+    op->alpha = op->act == ACT_LEAKY_RELU ? LEAKY_ALPHA : 0;
+    op->stride = opt[0].arg ? (int)opt[0].n : 1;
+    op->same = opt[1].arg && opt[1].word == PAD_SAME;
+    op->init = opt[2].arg ? (InitKind)opt[2].word : INIT_GLOROT;
+    op->bias = opt[3].arg ? opt[3].word : true;
+    if (!inputs_known(c, op) || !needs_image(c, op))
+        return;
+    Shape in = op->in_shape;
+    int k = op->kernel, st = op->stride, oh, ow;
+    if (op->same) {
+        /* TensorFlow's rule: ceil(H / S) outputs, the padding they need
+         * split with the smaller half on top and left. */
+        oh = (int)((in.h + (long long)st - 1) / st);
+        ow = (int)((in.w + (long long)st - 1) / st);
+        long long pad_h = ((long long)(oh - 1) * st + k - in.h) / 2;
+        long long pad_w = ((long long)(ow - 1) * st + k - in.w) / 2;
+        pad_h = pad_h > 0 ? pad_h : 0;
+        pad_w = pad_w > 0 ? pad_w : 0;
+        if (pad_h != pad_w) {
+            error_at(c->src, opt[1].arg->loc,
+                     "padding=same on a %s input with stride %d pads "
+                     "%lld on top but %lld on the left; only equal padding is supported",
+                     shape_str(in), st, pad_h, pad_w);
+            return;
+        }
+        op->pad = (int)pad_h;
+    } else if (!valid_window(c, op, pos[1].arg, &oh, &ow)) {
+        return;
+    }
+    size_t taps = sat_mul(sat_mul((size_t)k, (size_t)k), (size_t)in.c); /* one output's inputs */
+    op->n_w = sat_mul((size_t)op->units, taps);
+    op->n_b = op->bias ? (size_t)op->units : 0;
+    if (fits(c, op, "has a kernel of", op->n_w) &&
+        fits(c, op, "needs an im2col buffer of", sat_mul(sat_mul((size_t)oh, (size_t)ow), taps)))
+        set_out(c, op, image_shape(oh, ow, op->units));
+}
+
+static unsigned conv2d_saves(const Op *op, ActKind act) {
+    (void)op;
+    return SAVES_INPUT | (act != ACT_LINEAR ? SAVES_OUTPUT : 0);
+}
+
+static void conv2d_fans(const Op *op, long *fan_in, long *fan_out) {
+    *fan_in = (long)op->kernel * op->kernel * op->in_shape.c;
+    *fan_out = (long)op->kernel * op->kernel * op->units;
+}
+
+static const char *conv2d_weights(const Op *op) {
+    return arena_printf("(%d, %d, %d, %d)", op->units, op->kernel, op->kernel, op->in_shape.c);
+}
+
+static size_t max3(size_t a, size_t b, size_t c) {
+    size_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+/* nn_conv2d_scratch in runtime/nnrt.h: the same formula */
+static size_t conv2d_scratch(const Op *op) {
+    const size_t K = (size_t)op->kernel, S = (size_t)op->stride, C = (size_t)op->in_shape.c;
+    const size_t OH = (size_t)op->out.h, OW = (size_t)op->out.w, OC = (size_t)op->units;
+    const size_t cols = OH * OW * K * K * C;
+    const size_t padded = ((OH - 1) * S + K) * ((OW - 1) * S + K) * C;
+    const size_t dy = (OH + 2 * (K - 1)) * (OW + 2 * (K - 1)) * OC;
+    return max3(cols, padded, dy) + OC * K * K * C;
+}
+
+/* nn_conv2d_partials in runtime/nnrt.h: the same formula, for at most
+ * NN_MAX_BLOCKS = 12 shards */
+static size_t conv2d_partials(const Op *op) {
+    const size_t K = (size_t)op->kernel, C = (size_t)op->in_shape.c, OC = (size_t)op->units;
+    return (12 - 1) * (OC * K * K * C + OC);
+}
+
+static void conv2d_forward(Emit *e, const Op *op, const FwdArgs *a) {
+    Shape in = op->in_shape, o = op->out;
+    emit_out(e,
+             "    nn_conv2d_forward(%s, %s, param + P_L%d_W, %s, %s, %s, col, B, %d, %d, %d, %d, "
+             "%d, %d, %d, %d, %d);\n",
+             a->y, a->x[0], op->index, c_bias(op, "param"), c_act(a->act), c_float(op->alpha),
+             in.h, in.w, in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
+    if (a->drop) /* relu was applied image by image; the mask goes over the result */
+        emit_out(e, "    nn_dropout_forward(%s, %s, b * %zu, %s, %s);\n", a->y, a->y,
+                 shape_size(o), c_float(a->drop->rate), a->key);
+}
+
+static void conv2d_backward(Emit *e, const Op *op, const BwdArgs *a) {
+    Shape in = op->in_shape, o = op->out;
+    /* The kernel applies the activation's derivative itself, image by
+     * image, unless a fused dropout's pass does it here */
+    bool own_act = a->act != ACT_LINEAR && !a->drop;
+    if (a->drop)
+        emit_out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %zu, %s);\n", a->dy, a->dy,
+                 a->y, shape_size(o), c_float(a->drop->rate));
+    emit_out(e,
+             "    nn_conv2d_backward(%s, grad + P_L%d_W, %s, %s, %s, %s, %s, %s, param + P_L%d_W, "
+             "col, partials, B, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n",
+             a->dx[0], op->index, c_bias(op, "grad"), a->dy, own_act ? a->y : "NULL",
+             c_act(own_act ? a->act : ACT_LINEAR), c_float(op->alpha), a->x[0], op->index, in.h,
+             in.w, in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
+}
+
+// clang-format off
+static const Rule rules[] = {
+    {.keyword = "conv2d", .alias = "conv", .cls = C_LAYER,
+     .usage = "conv2d N KxK [ACT] [stride=S] [padding=valid|same] [init=he|glorot|zeros] "
+              "[bias=true|false]",
+     .n_required = 2, .pos = {{"filters", T_INT, R_COUNT, NULL, NULL}, KERNEL, ACT_ARG},
+     .opt = {STRIDE, {"padding", T_WORD, R_ANY, PADDINGS, NULL}, INIT_OPT, BIAS_OPT}},
+};
+// clang-format on
+
+const OpType conv2d_op = {
+    .code = 1,
+    .keras_name = "conv2d",
+    .keras_class = "Conv2D",
+    .rules = rules,
+    .n_rules = 1,
+    .lower = lower_conv2d,
+    .flags = OT_TAKES_ACT,
+    .saves = conv2d_saves,
+    .fans = conv2d_fans,
+    .weights_doc = conv2d_weights,
+    .scratch = conv2d_scratch,
+    .partials = conv2d_partials,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+};

@@ -1,0 +1,89 @@
+/* op_dense.c: dense N [ACT], y = act(x W^T + b), W (OUT, IN) as in PyTorch. */
+#include "ops.h"
+
+static void lower_dense(Ctx *c, Op *op, const Value *pos, const Value *opt) {
+    op->units = (int)pos[0].n;
+    op->act = pos[1].arg ? (ActKind)pos[1].word : ACT_LINEAR;
+    op->alpha = op->act == ACT_LEAKY_RELU ? LEAKY_ALPHA : 0;
+    op->init = opt[0].arg ? (InitKind)opt[0].word : INIT_GLOROT;
+    op->bias = opt[1].arg ? opt[1].word : true;
+    if (!inputs_known(c, op))
+        return;
+    if (op->in_shape.rank != 1) {
+        error_at(c->src, pos[0].arg->loc,
+                 "'dense' needs a flat input, got %s; add 'flatten' "
+                 "before it",
+                 shape_str(op->in_shape));
+        note_shape(c, op->in[0]);
+    }
+    op->n_w = sat_mul((size_t)op->units, floats_of(op->in_shape));
+    op->n_b = op->bias ? (size_t)op->units : 0;
+    if (fits(c, op, "has a weight matrix of", op->n_w))
+        set_out(c, op, flat_shape(op->units));
+}
+
+static unsigned dense_saves(const Op *op, ActKind act) {
+    (void)op;
+    return SAVES_INPUT | (act != ACT_LINEAR ? SAVES_OUTPUT : 0);
+}
+
+static void dense_fans(const Op *op, long *fan_in, long *fan_out) {
+    *fan_in = (long)shape_size(op->in_shape);
+    *fan_out = op->units;
+}
+
+static const char *dense_weights(const Op *op) {
+    return arena_printf("(%d, %zu)", op->units, shape_size(op->in_shape));
+}
+
+/* The GEMM, then one pass of bias and activation over its output; with a
+ * fused dropout, that pass draws the mask too (the output is then the
+ * dropout's) */
+static void dense_forward(Emit *e, const Op *op, const FwdArgs *a) {
+    emit_out(e, "    nn_dense_forward(%s, %s, param + P_L%d_W, B, %zu, %d);\n", a->y, a->x[0],
+             op->index, shape_size(op->in_shape), op->units);
+    if (a->drop)
+        emit_out(e, "    nn_bias_relu_dropout(%s, %s, B, %d, %s, %s);\n", a->y,
+                 c_bias(op, "param"), op->units, c_float(a->drop->rate), a->key);
+    else
+        emit_out(e, "    nn_bias_act(%s, %s, B, %d, %s, %s);\n", a->y, c_bias(op, "param"),
+                 op->units, c_act(a->act), c_float(op->alpha));
+}
+
+static void dense_backward(Emit *e, const Op *op, const BwdArgs *a) {
+    if (a->drop)
+        emit_out(e, "    nn_relu_dropout_backward(%s, %s, %s, b * %d, %s);\n", a->dy, a->dy, a->y,
+                 op->units, c_float(a->drop->rate));
+    else if (a->act != ACT_LINEAR)
+        emit_out(e, "    nn_act_backward(%s, %s, %s, B, %d, %s, %s);\n", a->dy, a->dy, a->y,
+                 op->units, c_act(a->act), c_float(op->alpha));
+    emit_out(e,
+             "    nn_dense_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, B, %zu, "
+             "%d);\n",
+             a->dx[0], op->index, c_bias(op, "grad"), a->dy, a->x[0], op->index,
+             shape_size(op->in_shape), op->units);
+}
+
+// clang-format off
+static const Rule rules[] = {
+    {.keyword = "dense", .cls = C_LAYER,
+     .usage = "dense N [ACT] [init=he|glorot|zeros] [bias=true|false]",
+     .n_required = 1, .pos = {{"units", T_INT, R_COUNT, NULL, NULL}, ACT_ARG},
+     .opt = {INIT_OPT, BIAS_OPT}},
+};
+// clang-format on
+
+const OpType dense_op = {
+    .code = 0,
+    .keras_name = "dense",
+    .keras_class = "Dense",
+    .rules = rules,
+    .n_rules = 1,
+    .lower = lower_dense,
+    .flags = OT_TAKES_ACT,
+    .saves = dense_saves,
+    .fans = dense_fans,
+    .weights_doc = dense_weights,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

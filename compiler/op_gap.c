@@ -1,0 +1,34 @@
+/* op_gap.c: gap, global average pooling (Keras' GlobalAveragePooling2D):
+ * an HxWxC image becomes its C channel means, flat. */
+#include "ops.h"
+
+static void lower_gap(Ctx *c, Op *op, const Value *pos, const Value *opt) {
+    (void)pos, (void)opt;
+    if (inputs_known(c, op) && needs_image(c, op))
+        set_out(c, op, flat_shape(op->in_shape.c));
+}
+
+static void gap_forward(Emit *e, const Op *op, const FwdArgs *a) {
+    Shape in = op->in_shape;
+    emit_out(e, "    nn_gap_forward(%s, %s, B, %d, %d);\n", a->y, a->x[0], in.h * in.w, in.c);
+}
+
+static void gap_backward(Emit *e, const Op *op, const BwdArgs *a) {
+    Shape in = op->in_shape;
+    emit_out(e, "    nn_gap_backward(%s, %s, B, %d, %d);\n", a->dx[0], a->dy, in.h * in.w, in.c);
+}
+
+static const Rule rules[] = {
+    {.keyword = "gap", .cls = C_LAYER, .usage = "gap"},
+};
+
+const OpType gap_op = {
+    .code = 10,
+    .keras_name = "global_average_pooling2d",
+    .keras_class = "GlobalAveragePooling2D",
+    .rules = rules,
+    .n_rules = 1,
+    .lower = lower_gap,
+    .forward = gap_forward,
+    .backward = gap_backward,
+};

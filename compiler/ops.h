@@ -1,0 +1,146 @@
+/* ops.h: the registry, one description per layer kind.
+ *
+ * Everything nnc knows about a kind of layer is one OpType, defined in its
+ * own file compiler/op_KIND.c and listed once in compiler/ops.c:
+ *   - syntax: the Rule rows of its statement(s) (arguments, options, ranges;
+ *     bind.c checks them generically; name= and from= are every layer's);
+ *   - meaning: a LayerFn that reads the bound arguments into the Op and
+ *     infers the output shape from the input shapes (or reports why not);
+ *   - parameters: their count (set by the LayerFn), Keras' fan-in/fan-out
+ *     for a random init, or an init hook for fixed values (batchnorm);
+ *   - identity: a stable code for the checkpoint fingerprint and Keras'
+ *     default layer name and class for --summary;
+ *   - planning: flags saying what its backward needs kept from the forward
+ *     pass, whether it may run in place, and the floats of scratch, extras
+ *     and batch-independent state it needs;
+ *   - code: forward and backward hooks that print the kernel calls, given
+ *     the buffers plan.c chose.
+ * The planner (plan.c), the emitter (emit.c) and the summary (summary.c)
+ * walk the graph and ask the registry; none of them names a kind. The
+ * design note for adding a kind is docs/design.md.
+ */
+#ifndef OPS_H
+#define OPS_H
+
+#include "lower.h"
+
+// ------------------------------------------------------------ the description
+
+/* What the backward pass of an op reads that the forward pass produced */
+enum {
+    SAVES_INPUT = 1,  /* in[0]'s value (dense, conv2d, batchnorm) */
+    SAVES_OUTPUT = 2, /* its own output (an activation's derivative) */
+};
+
+/* Properties the planner and the emitter act on */
+enum {
+    OT_ALIAS = 1,          /* the output is the input's buffer, forward and backward (flatten) */
+    OT_TAKES_ACT = 2,      /* a GEMM (dense, conv2d) that applies an activation in its own pass */
+    OT_ACTIVATION = 4,     /* an activation statement: foldable into an OT_TAKES_ACT producer */
+    OT_DROPOUT = 8,        /* a dropout: fusable into a relu OT_TAKES_ACT producer; needs a
+                            * mask key; the identity at inference */
+    OT_FWD_IN_PLACE = 16,  /* the forward may write its output over in[0] (the kernel allows it) */
+    OT_GRAD_IN_PLACE = 32, /* the backward may write in[0]'s gradient over dy */
+    OT_GRAD_ADDS = 64,     /* the backward hook honours BwdArgs.acc itself (add, concat);
+                            * others overwrite dx, and the emitter adds the result in */
+};
+
+typedef struct Emit Emit; /* emit.c's state, for the hooks' emit_out */
+
+/* The buffers of one forward call, as C expressions */
+typedef struct {
+    const char *y;        /* the output */
+    const char *const *x; /* the inputs, n_in of them */
+    const Shape *shapes;  /* their shapes */
+    bool train;           /* the training step: batch statistics, argmax kept, dropout on */
+    ActKind act;          /* the activation to apply (linear when the loss applies softmax) */
+    const Op *drop;       /* a dropout to apply in the same pass (OT_TAKES_ACT, relu), or NULL */
+    const char *extra;    /* the op's extra buffer (NULL at inference) */
+    const char *fixed;    /* its batch-independent buffer (training) */
+    const char *key;      /* the dropout mask key: this op's, or drop's */
+} FwdArgs;
+
+/* The buffers of one backward call. dy may be overwritten (nothing reads it
+ * after). dx[k] is "NULL" where no gradient is wanted; for types without
+ * OT_GRAD_ADDS it is always overwritten. */
+typedef struct {
+    const char *dy;
+    const char *const *dx;
+    const signed char *acc; /* OT_GRAD_ADDS: per input, 0 overwrite, 1 add (-1: dx is NULL) */
+    const char *y;          /* the saved output, when SAVES_OUTPUT */
+    const char *const *x;   /* the saved inputs, when SAVES_INPUT (x[0]) */
+    const Shape *shapes;    /* the inputs' shapes */
+    ActKind act;            /* the activation whose derivative applies (linear if none) */
+    const Op *drop;         /* the dropout fused into its forward pass, or NULL */
+    bool in_place;          /* dx[0] is dy's buffer (OT_GRAD_IN_PLACE) */
+    const char *extra, *fixed, *key;
+} BwdArgs;
+
+/* Parameters several rules share */
+#define ACT_ARG  {"activation", T_WORD, R_ANY, ACTS, NULL}
+#define INIT_OPT {"init", T_WORD, R_ANY, INITS, NULL}
+#define BIAS_OPT {"bias", T_WORD, R_ANY, BOOLS, NULL}
+#define STRIDE   {"stride", T_INT, R_COUNT, NULL, NULL}
+#define KERNEL   {"kernel", T_KERNEL, R_ANY, NULL, NULL}
+
+typedef void LayerFn(Ctx *c, Op *op, const Value *pos, const Value *opt);
+
+struct OpType {
+    int code;                 /* its index in op_types (ops.c); part of the fingerprint,
+                               * so never reused: ORDER OP */
+    const char *keras_name;   /* dense: dense, dense_1, ... */
+    const char *keras_class;  /* Dense */
+    const Rule *rules;        /* its statement(s): several for the activations */
+    int n_rules;
+    LayerFn *lower;           /* arguments and input shapes -> the Op's fields and output shape */
+    unsigned flags;           /* OT_* */
+    /* What its backward reads from the forward pass (SAVES_*), given the
+     * activation it applies; NULL: nothing */
+    unsigned (*saves)(const Op *op, ActKind act);
+    /* Random weights: Keras' fan-in and fan-out (glorot, he) */
+    void (*fans)(const Op *op, long *fan_in, long *fan_out);
+    /* Parameters with fixed initial values (batchnorm): prints their init */
+    void (*init)(Emit *e, const Op *op);
+    const char *(*weights_doc)(const Op *op); /* the weights' shape, for a comment */
+    /* Floats: per sample kept from forward to backward besides the values,
+     * batch-independent kept likewise, per-thread scratch, shard partials */
+    size_t (*extra)(const Op *op);
+    size_t (*fixed)(const Op *op);
+    size_t (*scratch)(const Op *op);
+    size_t (*partials)(const Op *op);
+    void (*forward)(Emit *e, const Op *op, const FwdArgs *a);
+    void (*backward)(Emit *e, const Op *op, const BwdArgs *a); /* NULL with OT_ALIAS */
+};
+
+// ------------------------------------------------------------ ops.c: the registry
+
+extern const OpType *const op_types[];
+extern const int n_op_types;
+
+// ------------------------------------------------------------ emit.c: for the hooks
+
+void emit_out(Emit *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *c_float(float v);   /* a literal that reads back as exactly v */
+const char *c_act(ActKind act); /* NN_RELU */
+/* Rows of a batch for per-feature kernels over a value of shape s: B, or
+ * b * H * W (b is the size_t batch every generated function declares) */
+const char *c_rows(Shape s);
+const char *c_bias(const Op *op, const char *buf); /* buf + P_Ln_B, or NULL */
+
+// ------------------------------------------------------------ names.c, shape.c: for the LayerFns
+
+/* Reports that op's inputs do not fit together (add, concat): an error at
+ * the argument naming input k (the keyword for the current value), then a
+ * note at the statement that produces each input. */
+void inputs_mismatch(const Ctx *c, const Op *op, int k, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+void set_out(Ctx *c, Op *op, Shape out);
+bool fits(Ctx *c, const Op *op, const char *what, size_t n);
+bool needs_image(Ctx *c, const Op *op);
+bool valid_window(Ctx *c, const Op *op, const Arg *kernel, int *oh, int *ow);
+void note_shape(const Ctx *c, int value); /* where the value's shape comes from */
+/* The inputs' shapes are known (a lost statement upstream leaves them unknown) */
+bool inputs_known(const Ctx *c, const Op *op);
+
+#endif
