@@ -12,8 +12,10 @@
  * image in HWC order (channels last, the order the input arrives in), K the
  * side of a square kernel, S the stride, OH,OW output height/width, OC
  * output channels. Gradients carry a d prefix (dx, dW, db, dy).
- * Backward kernels OVERWRITE their gradient outputs (no zero_grad needed:
- * in a sequential network every buffer has exactly one writer).
+ * Backward kernels OVERWRITE their gradient outputs (no zero_grad needed);
+ * where a value has several consumers, the generated code adds the later
+ * consumers' gradients in with nn_grad_into or an accumulate flag, in a
+ * fixed order (see the graph block below).
  * Weight layouts: dense W is (OUT, IN) as in PyTorch, y = x W^T + b;
  * conv W is (OC, K, K, C), so a filter is one contiguous row.
  */
