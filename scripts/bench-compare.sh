@@ -5,7 +5,9 @@
 # on each model and batch ROUNDS times (so both see the same machine
 # state) and prints the median samples/s of each, and their ratio, as a
 # Markdown table; the raw JSON lines go to build/bench/compare.jsonl.
-# Settings: BASE (required), ROUNDS (3), THREADS (the trainers' default).
+# Settings: BASE (required), ROUNDS (3), THREADS (the trainers' default),
+# CNN_WINDOWS (`bench` options of the CNN rows, shorter than the default
+# on a slow machine: "--steps 50 --warmup 10 --windows 7" is the default).
 set -eu
 base=${BASE:?usage: make bench-compare BASE=REV}
 rounds=${ROUNDS:-3}
@@ -18,14 +20,16 @@ git worktree add -q --detach "$wt" "$base"
 make -s -C "$wt" build/fashion_mlp build/keras_mnist_cnn >/dev/null
 make -s build/fashion_mlp build/keras_mnist_cnn >/dev/null
 raw=build/bench/compare.jsonl; : >"$raw"
-# model batch: the rows
-for row in "fashion_mlp 64" "fashion_mlp 256" "keras_mnist_cnn 128"; do
+cnn=${CNN_WINDOWS:-}
+# model batch [bench options]: the rows
+for row in "fashion_mlp 64" "fashion_mlp 256" "keras_mnist_cnn 128 $cnn"; do
     set -- $row
+    model=$1 batch=$2; shift 2
     for r in $(seq "$rounds"); do
         for side in base new; do
             dir=$here; [ $side = base ] && dir=$here/$wt
             # shellcheck disable=SC2086
-            line=$("$dir/build/$1" bench --batch "$2" $threads)
+            line=$("$dir/build/$model" bench --batch "$batch" $threads "$@")
             echo "{\"side\": \"$side\", \"round\": $r, ${line#\{}" >>"$raw"
         done
     done
