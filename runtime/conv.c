@@ -196,7 +196,8 @@ static void field(float *f, const float *x, const Conv *c, int oh, int ow) {
 
 /* y rows [oh0, oh1) of one image, directly: y[p] = sum_t f[t] Wt[t], Wt the
  * (KKC, OC) transpose of W */
-NN_BODY void direct_forward_body(float *restrict y, const float *x, const float *restrict Wt, const Conv *c, int oh0, int oh1) {
+NN_BODY void direct_forward_body(float *restrict y, const float *x, const float *restrict Wt,
+                                 const Conv *c, int oh0, int oh1) {
     const int KKC = c->K * c->K * c->C, OC = c->OC;
     float f[DIRECT_KKC];
     for (int oh = oh0; oh < oh1; oh++)
@@ -212,11 +213,13 @@ NN_BODY void direct_forward_body(float *restrict y, const float *x, const float 
         }
 }
 NN_VECTORIZED(direct_forward,
-              (float *restrict y, const float *x, const float *restrict Wt, const Conv *c, int oh0, int oh1),
+              (float *restrict y, const float *x, const float *restrict Wt, const Conv *c, int oh0,
+               int oh1),
               (y, x, Wt, c, oh0, oh1))
 
 /* dWt(KKC, OC) += sum over the pixels of one image of f(p) dy(p)^T */
-NN_BODY void direct_dweight_body(float *restrict dWt, const float *x, const float *restrict dy, const Conv *c) {
+NN_BODY void direct_dweight_body(float *restrict dWt, const float *x, const float *restrict dy,
+                                 const Conv *c) {
     const int KKC = c->K * c->K * c->C, OC = c->OC;
     float f[DIRECT_KKC];
     for (int oh = 0; oh < c->OH; oh++)

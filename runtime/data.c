@@ -409,11 +409,12 @@ static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char 
             return nn_fail(err, errlen, "%s:%ld: field %d '%.*s' is not an integer", path, lineno,
                         f + 1, field_len(start), start);
         if (f == 0 && (v < 0 || v >= spec->out_size))
-            return nn_fail(err, errlen, "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)",
-                        path, lineno, field_len(start), start, spec->out_size, spec->out_size - 1);
+            return nn_fail(err, errlen,
+                           "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)", path,
+                           lineno, field_len(start), start, spec->out_size, spec->out_size - 1);
         if (f > 0 && (v < 0 || v > 255))
-            return nn_fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255", path,
-                        lineno, f + 1, field_len(start), start);
+            return nn_fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255",
+                           path, lineno, f + 1, field_len(start), start);
         if (f == 0)
             d->labels[i] = (int)v;
         else

@@ -64,7 +64,8 @@ static inline __attribute__((always_inline)) void pairs_copy(float *restrict y,
 /* y[i] = x[i] * (keep(first + i) ? scale : 0) for i in [0, n): the mask of
  * elements first .. first + n - 1 of a tensor, so that a tensor can be
  * masked in blocks on several threads. y is x or disjoint from it. */
-NN_BODY void mask_range_body(float *y, const float *x, size_t first, size_t n, float p, uint64_t key) {
+NN_BODY void mask_range_body(float *y, const float *x, size_t first, size_t n, float p,
+                             uint64_t key) {
     const uint32_t t = drop_threshold(p);
     const float scale = 1.0f / (1.0f - p);
     const uint64_t start = mix64(key); /* nn_hash2(key, j) = mix64(start + (j + 1) GAMMA) */
@@ -170,7 +171,8 @@ typedef struct {
     float scale;
 } ReluDrop;
 
-NN_BODY void relu_dropout_range_body(float *dx, const float *dy, const float *y, size_t n, float scale) {
+NN_BODY void relu_dropout_range_body(float *dx, const float *dy, const float *y, size_t n,
+                                     float scale) {
     for (size_t i = 0; i < n; i++) {
         float g = dy[i] * scale; /* loaded unconditionally: a compare and a mask, no branch */
         dx[i] = y[i] > 0.0f ? g : 0.0f;

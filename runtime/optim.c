@@ -44,7 +44,8 @@ static void sgd_step(float *restrict p, const float *restrict grad, float *restr
  * p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  * GCC vectorizes this loop only with -fno-math-errno: otherwise sqrtf keeps
  * a call to set errno for negative v, which cannot happen here. */
-NN_BODY void adam_step_body(float *restrict p, const float *restrict grad, float *restrict m, float *restrict v, size_t n, const nn_hparams *h, long t) {
+NN_BODY void adam_step_body(float *restrict p, const float *restrict grad, float *restrict m,
+                            float *restrict v, size_t n, const nn_hparams *h, long t) {
     const float b1 = h->beta1, b2 = h->beta2, eps = h->eps, wd = h->weight_decay;
     const float step = (float)(h->lr / (1.0 - pow(h->beta1, (double)t)));
     const float inv_bc2 = (float)(1.0 / sqrt(1.0 - pow(h->beta2, (double)t)));
@@ -58,7 +59,8 @@ NN_BODY void adam_step_body(float *restrict p, const float *restrict grad, float
     }
 }
 NN_VECTORIZED(adam_step,
-              (float *restrict p, const float *restrict grad, float *restrict m, float *restrict v, size_t n, const nn_hparams *h, long t),
+              (float *restrict p, const float *restrict grad, float *restrict m, float *restrict v,
+               size_t n, const nn_hparams *h, long t),
               (p, grad, m, v, n, h, t))
 
 typedef struct {
