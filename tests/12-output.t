@@ -47,7 +47,7 @@ for dir in 'a*' '/*b' 'q??=' '??/' 'x"y\' "it's" $'new\nline' $'\xc3\xa9\xff' 's
     path="$tmp/p$n/$dir/m.model"
     cp "$model" "$path"
     if ! out=$("$nnc" "$path" -o "$tmp/p$n.c" 2>&1); then fail "$what: nnc" "$out"; continue; fi
-    if ! out=$(cc -std=c11 -Wall -Wextra -Werror -pedantic -Ibuild/include $blas_cflags \
+    if ! out=$(cc ${CFLAGS:-} -std=c11 -Wall -Wextra -Werror -pedantic -Ibuild/include $blas_cflags \
                -DMODEL_C="\"$tmp/p$n.c\"" -DDESC=m_model -include stdio.h -o "$tmp/p$n.bin" \
                "$tmp/source.c" build/libnnrt.a $blas_libs -lz -lm 2>&1); then
         fail "$what: the C compiles with the strict flags" "$out"; continue

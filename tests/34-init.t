@@ -16,7 +16,7 @@ dump() {
         build/nnc "$model" -o "$tmp/$stem.c" || return 1
         local name
         name=$(sed -n 's/^const nn_model_desc \(.*\)_model = {$/\1/p' "$tmp/$stem.c")
-        cc -O1 -std=c11 -Wall -Wextra -Werror -pedantic -Ibuild/include $blas_cflags \
+        cc ${CFLAGS:--O1} -std=c11 -Wall -Wextra -Werror -pedantic -Ibuild/include $blas_cflags \
             -DMODEL_C="\"$tmp/$stem.c\"" -DDESC="${name}_model" -o "$tmp/$stem" \
             tests/init_dump.c build/libnnrt.a $blas_libs -lz -lm || return 1
     fi
