@@ -348,13 +348,18 @@ static void emit_train_step(Emit *e) {
         "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key)\n{\n",
         N);
     emit_out(e, "    const size_t b = (size_t)B;\n");
+    bool uses_work = false; /* a model of aliases alone (flatten) has no buffer */
     for (int v = 1; v <= m->n_ops; v++)
-        if (p->act[v].root == v)
+        if (p->act[v].root == v) {
             emit_out(e, "    float *L%d = work + b * %zu; /* (B, %s) */\n", v, p->act[v].off,
                 c_dims(m->ops[v - 1].out));
+            uses_work = true;
+        }
     for (int v = 1; v <= m->n_ops; v++)
-        if (p->grad[v].root == v)
+        if (p->grad[v].root == v) {
             emit_out(e, "    float *dL%d = work + b * %zu; /* its gradient */\n", v, p->grad[v].off);
+            uses_work = true;
+        }
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         if (op->type->extra && p->op[i].backward)
@@ -366,12 +371,15 @@ static void emit_train_step(Emit *e) {
         if (op->type->fixed)
             emit_out(e, "    float *L%d_fixed = work + b * WORK_PER_SAMPLE + %zu; /* batch statistics */\n",
                 op->index, p->op[i].fixed);
+        uses_work |= (op->type->extra && p->op[i].backward) || p->op[i].tmp != SIZE_MAX ||
+                     op->type->fixed;
     }
     if (p->scratch_per_thread)
         emit_out(e, "    float *col = work + b * WORK_PER_SAMPLE + WORK_FIXED; /* per thread */\n");
     if (p->conv_partials)
         emit_out(e, "    float *partials = work + b * WORK_PER_SAMPLE + %zu; /* conv2d shards' dW */\n",
             p->fixed - p->conv_partials);
+    uses_work |= p->scratch_per_thread || p->conv_partials;
     /* Keyed by the dropout's name, as init streams are: a statement added
      * elsewhere in the model leaves its masks as they were */
     for (int i = 0; i < m->n_ops; i++)
@@ -385,6 +393,8 @@ static void emit_train_step(Emit *e) {
         emit_out(e, "    (void)dropout_key;\n");
     if (!m->n_param)
         emit_out(e, "    (void)grad;\n    (void)param;\n");
+    if (!uses_work)
+        emit_out(e, "    (void)work;\n");
 
     emit_out(e, "\n    /* forward */\n");
     for (int i = 0; i < m->n_ops; i++)
