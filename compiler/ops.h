@@ -123,8 +123,8 @@ struct OpType {
     size_t (*partials)(const Op *op);
     void (*forward)(Emit *e, const Op *op, const FwdArgs *a);
     void (*backward)(Emit *e, const Op *op, const BwdArgs *a); /* NULL with OT_ALIAS */
-    /* Deployed inference (emit_deploy.c), NULL for the identities there
-     * (OT_ALIAS, OT_DROPOUT): the static C99 function(s) its calls use,
+    /* Deployed inference (emit_deploy.c), required but for the identities
+     * there (OT_ALIAS, OT_DROPOUT): the static C99 function(s) its calls use,
      * written once per model; the constant arrays it needs (NULL: its
      * weights and bias as they are); the call. */
     const char *deploy_kernel;

@@ -108,6 +108,22 @@ if run "$cc" -O2 -DNET_C="\"$tmp/deploy_acts/net.c\"" -o "$tmp/mathcheck" tests/
 then pass "exp, tanh: within 2 and 4 ulp-sized relative errors of glibc's"; sed 's/^/# /' "$tmp/out"
 else fail "exp, tanh against glibc" "$(cat "$tmp/out" "$tmp/err")"; fi
 
+# --- a format 1 checkpoint (docs/trainer.md: the header ends with the
+# epoch, no optimizer state) of the same floats gives the same C
+perl -MCompress::Zlib -e '
+    open my $f, "<:raw", $ARGV[0] or die; local $/; my $b = <$f>;
+    my $L = unpack "V", substr($b, 12, 4);
+    my ($np, $ns) = unpack "Q<Q<", substr($b, 24 + $L, 16);
+    my $D = unpack "V", substr($b, 120 + $L, 4);
+    my $v1 = substr($b, 0, 8) . pack("V", 1) . substr($b, 12, 4 + $L + 24) .
+             substr($b, 48 + $L, 8) . substr($b, 124 + $L + $D, 4 * ($np + $ns));
+    print $v1, pack("V", crc32($v1));' "$tmp/small_cnn/net.ckpt" >"$tmp/v1.ckpt"
+mkdir -p "$tmp/v1"
+if run build/nnc --emit=deploy --weights "$tmp/v1.ckpt" tests/e2e/small_cnn.model -o "$tmp/v1/net.c" &&
+   [ "$(od -An -tu4 -j8 -N4 "$tmp/v1.ckpt" | tr -d ' ')" = 1 ] && diff <(tail -n +2 "$tmp/v1/net.c") <(tail -n +2 "$tmp/small_cnn/net.c") >/dev/null
+then pass "a format 1 checkpoint (small_cnn: parameters and batchnorm state) gives the same C"
+else fail "format 1 checkpoint" "$(cat "$tmp/err")"; fi
+
 # --- refusals: the trainer's words, and no file written
 ck=$tmp/small_cnn/net.ckpt
 run build/fashion_mlp eval --load "$ck"
