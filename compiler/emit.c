@@ -67,7 +67,7 @@ const char *c_bias(const Op *op, const char *buf) {
  * other byte outside printable ASCII (a newline in a file name, UTF-8) is
  * written \xNN. Trigraphs need nothing: GCC ignores them in comments unless
  * they end a line, and no byte here does. */
-static const char *comment_text(const char *s, size_t n) {
+const char *comment_text(const char *s, size_t n) {
     char *t = arena_alloc(4 * n + 1), *p = t;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -623,7 +623,7 @@ static char *render(Emit *e, void (*body)(Emit *, const char *), const char *arg
     return buf;
 }
 
-static char *header_guard(const char *h_name) {
+const char *header_guard(const char *h_name) {
     char *g = arena_printf("NNC_%s", h_name);
     for (char *p = g; *p; p++)
         *p = (*p >= 'a' && *p <= 'z')                                 ? (char)(*p - 'a' + 'A')
@@ -643,18 +643,7 @@ int emit_model(const Model *written, const char *c_path, const char *h_path) {
 
     const char *h_name = base_name(h_path);
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};
-    char *c_text = render(&e, emit_c, h_name, &files[0].len);
-    char *h_text = render(&e, emit_header, header_guard(h_name), &files[1].len);
-    files[0].data = c_text;
-    files[1].data = h_text;
-    int status = 0;
-    if (!c_text || !h_text) {
-        fprintf(stderr, "nnc: error: cannot write '%s': out of memory\n", c_text ? h_path : c_path);
-        status = -1;
-    } else {
-        status = write_files(files, 2);
-    }
-    free(c_text);
-    free(h_text);
-    return status;
+    files[0].data = render(&e, emit_c, h_name, &files[0].len);
+    files[1].data = render(&e, emit_header, header_guard(h_name), &files[1].len);
+    return write_rendered(files, 2);
 }

@@ -1,7 +1,9 @@
 /* main.c: the nnc driver.
  *
  * Consumes the command line; runs the pipeline (source -> parse -> lower)
- * and then one action: write NAME.c and NAME.h (emit.c), print the summary,
+ * and then one action: write NAME.c and NAME.h (emit.c), or with
+ * --emit=deploy the inference C with a checkpoint's weights inside
+ * (emit_deploy.c), print the summary,
  * print the AST, or only check. Exit status: 0 success (warnings allowed),
  * 1 errors in the model or a failed read or write, 2 a usage error. No
  * output file is written when the model has any error.
@@ -17,6 +19,9 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: nnc FILE.model [-o OUT.c]   write OUT.c and OUT.h (default: NAME.c, NAME.h)\n"
             "       nnc --build FILE.model -o PROG  build the trainer PROG (installed runtime)\n"
+            "       nnc --emit=deploy --weights CKPT FILE.model [-o OUT.c]\n"
+            "                                   inference C with the weights inside, no library\n"
+            "                                   (default: NAME_deploy.c, NAME_deploy.h)\n"
             "       nnc --summary FILE.model    print the layers, parameters and memory\n"
             "       nnc --check FILE.model      only check the model\n"
             "       nnc --dump-ast FILE.model   print the statements as parsed\n"
@@ -52,7 +57,8 @@ static bool includable(const char *name) {
 
 int main(int argc, char **argv) {
     Mode mode = EMIT;
-    const char *in = NULL, *out = NULL;
+    const char *in = NULL, *out = NULL, *weights = NULL;
+    bool deploy = false;
     static const char *const modes[] = {"--check", "--summary", "--dump-ast"};
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--build") == 0)
@@ -73,12 +79,17 @@ int main(int argc, char **argv) {
             if (mode != EMIT && mode != picked)
                 usage_error("%s cannot be combined with another mode", a);
             mode = picked;
-        } else if (strcmp(a, "-o") == 0) {
+        } else if (strncmp(a, "--emit=", 7) == 0) {
+            if (strcmp(a + 7, "deploy") != 0 && strcmp(a + 7, "trainer") != 0)
+                usage_error("--emit takes 'trainer' or 'deploy', got '%s'", a + 7);
+            deploy = strcmp(a + 7, "deploy") == 0;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--weights") == 0) {
+            const char **value = a[1] == 'o' ? &out : &weights;
             if (i + 1 == argc)
                 usage_error("%s needs a file name", a);
-            if (out)
+            if (*value)
                 usage_error("%s given twice", a);
-            out = argv[++i];
+            *value = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
             usage_error("unknown option '%s'", a);
         } else if (in) {
@@ -91,6 +102,11 @@ int main(int argc, char **argv) {
         usage_error("no model file given");
     if (out && mode != EMIT)
         usage_error("-o only goes with generating C");
+    if (deploy && mode != EMIT)
+        usage_error("--emit=deploy only goes with generating C");
+    if (deploy != (weights != NULL))
+        usage_error(deploy ? "--emit=deploy needs --weights CKPT, the trained checkpoint"
+                           : "--weights only goes with --emit=deploy");
     if (out && (!ends_with(out, ".c") || strlen(out) == 2 || ends_with(out, "/.c")))
         usage_error("-o needs a file name ending in .c, got '%s'", out);
     if (out && strcmp(base_name(out), "nnrt.c") == 0)
@@ -124,7 +140,7 @@ int main(int argc, char **argv) {
         }
         return 0;
     default: {
-        const char *c_path = out ? out : arena_printf("%s.c", m->name);
+        const char *c_path = out ? out : arena_printf(deploy ? "%s_deploy.c" : "%s.c", m->name);
         size_t stem = strlen(c_path) - 2;
         const char *h_path = arena_printf("%.*s.h", (int)stem, c_path);
         if (strcmp(base_name(h_path), "nnrt.h") == 0) {
@@ -132,6 +148,8 @@ int main(int argc, char **argv) {
                             "nnrt.h that hides the runtime's header; give -o another name\n");
             return 1;
         }
+        if (deploy)
+            return emit_deploy(m, weights, c_path, h_path) == 0 ? 0 : 1;
         return emit_model(m, c_path, h_path) == 0 ? 0 : 1;
     }
     }

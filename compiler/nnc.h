@@ -7,6 +7,7 @@
  *   lower.c    AST            -> Model: typed Ops with shapes, checked
  *   summary.c  Model          -> the Keras-like --summary text
  *   emit.c     Model          -> NAME.c and NAME.h for libnnrt
+ *   emit_deploy.c Model, checkpoint -> dependency-free inference C
  *   output.c   NAME.c, NAME.h -> the two files, written all or nothing
  *   main.c     the driver: options, the pipeline, exit status
  * Every object lives in the arena and dies at exit (no frees in the compiler).
@@ -244,6 +245,20 @@ char *format_summary(const Model *m);
  * returns 0, or -1 after a message. */
 int emit_model(const Model *m, const char *c_path, const char *h_path);
 uint64_t model_fingerprint(const Model *m);
+/* s[0..n) made safe inside a C comment; arena-owned */
+const char *comment_text(const char *s, size_t n);
+const char *header_guard(const char *h_name); /* NNC_NAME_H for name.h */
+
+// ------------------------------------------------------------ emit_deploy.c
+
+/* Writes the dependency-free inference C of m with the weights of the
+ * checkpoint ckpt (docs/deploy.md) to c_path and its header to h_path
+ * (write_files); returns 0, or -1 after a message (a checkpoint of another
+ * model or architecture is refused with the trainer's words). */
+int emit_deploy(const Model *m, const char *ckpt, const char *c_path, const char *h_path);
+/* Bytes of the deployed code's arena: the most inference values live at
+ * once, batch 1 */
+size_t deploy_arena_bytes(const Plan *p);
 
 // ------------------------------------------------------------ output.c
 
@@ -256,6 +271,9 @@ typedef struct {
  * of them (every target as it was); returns 0, or -1 after one message
  * naming the file that could not be written. */
 int write_files(const OutFile *files, int n);
+/* write_files for texts rendered into malloc'd memory (open_memstream),
+ * data NULL where that ran out of memory; frees them */
+int write_rendered(OutFile *files, int n);
 const char *base_name(const char *path); /* what follows the last '/' */
 
 // ------------------------------------------------------------ build.c

@@ -28,6 +28,10 @@ static void act_backward(Emit *e, const Op *op, const BwdArgs *a) {
              c_rows(op->out), op->out.c, c_act(a->act), c_float(op->alpha));
 }
 
+static void act_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    deploy_act(d, a->y, a->x[0], op->out, op->act, op->alpha);
+}
+
 // clang-format off
 #define ACTIVATION(word) {.keyword = word, .cls = C_LAYER, .keeps_shape = true, .usage = word}
 static const Rule rules[] = {
@@ -52,4 +56,5 @@ const OpType act_op = {
     .saves = act_saves,
     .forward = act_forward,
     .backward = act_backward,
+    .deploy = act_deploy,
 };

@@ -39,6 +39,21 @@ static void add_backward(Emit *e, const Op *op, const BwdArgs *a) {
     }
 }
 
+static const char add_kernel[] =
+    "/* y(n) = a(n) + b(n); y may be a */\n"
+    "static void add(float *y, const float *a, const float *b, size_t n)\n"
+    "{\n"
+    "    for (size_t i = 0; i < n; i++)\n"
+    "        y[i] = a[i] + b[i];\n"
+    "}\n";
+
+/* In the trainer's order: ((x0 + x1) + x2) + ... */
+static void add_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    for (int k = 1; k < op->n_in; k++)
+        deploy_out(d, "    add(%s, %s, %s, %zu);\n", a->y, k == 1 ? a->x[0] : a->y, a->x[k],
+                   shape_size(op->out));
+}
+
 static const Rule rules[] = {
     {.keyword = "add", .cls = C_LAYER, .keeps_shape = true, .refs = true, .usage = "add ID [ID ...]",
      .n_required = 1, .pos = {{"value", T_ID, R_ANY, NULL, NULL}}},
@@ -54,4 +69,6 @@ const OpType add_op = {
     .flags = OT_FWD_IN_PLACE | OT_GRAD_IN_PLACE | OT_GRAD_ADDS,
     .forward = add_forward,
     .backward = add_backward,
+    .deploy_kernel = add_kernel,
+    .deploy = add_deploy,
 };

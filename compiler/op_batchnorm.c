@@ -3,6 +3,8 @@
  * checkpoints save, at inference. */
 #include "ops.h"
 
+#include <math.h>
+
 static void lower_batchnorm(Ctx *c, Op *op, const Value *pos, const Value *opt) {
     (void)pos;
     op->momentum = opt[0].arg ? (float)opt[0].num : 0.99f; /* Keras' defaults */
@@ -60,6 +62,39 @@ static void batchnorm_backward(Emit *e, const Op *op, const BwdArgs *a) {
              a->dx[0], L, a->dy, a->x[0], a->fixed, L, c_rows(op->out), op->out.c);
 }
 
+static const char batchnorm_kernel[] =
+    "/* y = (x - mean) scale + beta per channel, over rows of C: the trainer's\n"
+    " * inference formula, with scale = gamma / sqrt(var + eps) computed by nnc */\n"
+    "static void batchnorm(float *y, const float *x, const float *mean, const float *scale,\n"
+    "        const float *beta, size_t rows, int C)\n"
+    "{\n"
+    "    for (size_t r = 0; r < rows; r++, x += C, y += C)\n"
+    "        for (int c = 0; c < C; c++)\n"
+    "            y[c] = (x[c] - mean[c]) * scale[c] + beta[c];\n"
+    "}\n";
+
+/* The running mean, gamma / sqrtf(var + eps) in the float operations the
+ * runtime performs (nn_batchnorm_infer), and beta: the trainer's numbers
+ * bit for bit. Not folded into the conv2d before it: that would round
+ * otherwise than the trainer, and a batchnorm may follow anything. */
+static void batchnorm_consts(Deploy *d, const Op *op, const char *name, const float *param,
+                             const float *state) {
+    const int C = op->out.c;
+    const float *gamma = param + op->w_off, *mean = state + op->s_off;
+    float *scale = arena_alloc(sizeof *scale * (size_t)C);
+    for (int c = 0; c < C; c++)
+        scale[c] = gamma[c] / sqrtf(mean[C + c] + op->eps);
+    deploy_array(d, arena_printf("%s_mean", name), mean, (size_t)C, "running mean");
+    deploy_array(d, arena_printf("%s_scale", name), scale, (size_t)C,
+                 "gamma / sqrt(running variance + eps)");
+    deploy_array(d, arena_printf("%s_beta", name), gamma + C, (size_t)C, "beta");
+}
+
+static void batchnorm_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    deploy_out(d, "    batchnorm(%s, %s, %s_mean, %s_scale, %s_beta, %zu, %d);\n", a->y, a->x[0],
+               a->name, a->name, a->name, (size_t)op->out.h * op->out.w, op->out.c);
+}
+
 // clang-format off
 static const Rule rules[] = {
     {.keyword = "batchnorm", .cls = C_LAYER, .keeps_shape = true,
@@ -81,4 +116,7 @@ const OpType batchnorm_op = {
     .fixed = batchnorm_fixed,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .deploy_kernel = batchnorm_kernel,
+    .deploy_consts = batchnorm_consts,
+    .deploy = batchnorm_deploy,
 };

@@ -64,6 +64,24 @@ static void concat_backward(Emit *e, const Op *op, const BwdArgs *a) {
     }
 }
 
+static const char concat_kernel[] =
+    "/* y(rows, C) = the inputs' rows side by side: x of cols columns goes at\n"
+    " * column at of y's C */\n"
+    "static void concat(float *y, const float *x, size_t rows, int C, int at, int cols)\n"
+    "{\n"
+    "    for (size_t r = 0; r < rows; r++)\n"
+    "        memcpy(y + r * C + at, x + r * cols, (size_t)cols * sizeof *x);\n"
+    "}\n";
+
+static void concat_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    int at = 0;
+    for (int k = 0; k < op->n_in; k++) {
+        deploy_out(d, "    concat(%s, %s, %zu, %d, %d, %d);\n", a->y, a->x[k],
+                   (size_t)op->out.h * op->out.w, op->out.c, at, a->shapes[k].c);
+        at += a->shapes[k].c;
+    }
+}
+
 static const Rule rules[] = {
     {.keyword = "concat", .cls = C_LAYER, .refs = true, .usage = "concat ID [ID ...]",
      .n_required = 1, .pos = {{"value", T_ID, R_ANY, NULL, NULL}}},
@@ -79,4 +97,6 @@ const OpType concat_op = {
     .flags = OT_GRAD_ADDS,
     .forward = concat_forward,
     .backward = concat_backward,
+    .deploy_kernel = concat_kernel,
+    .deploy = concat_deploy,
 };

@@ -108,6 +108,43 @@ static void conv2d_backward(Emit *e, const Op *op, const BwdArgs *a) {
              in.w, in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
 }
 
+static const char conv2d_kernel[] =
+    "/* y(OH, OW, OC): x(H, W, C)'s KxK windows at stride S, zero-padded by P on\n"
+    " * top and left (and as far as they reach bottom and right), times\n"
+    " * W(OC, K, K, C), + b */\n"
+    "static void conv2d(float *y, const float *x, const float *W, const float *b, int H, int W_,\n"
+    "        int C, int K, int S, int P, int OC, int OH, int OW)\n"
+    "{\n"
+    "    for (int oh = 0; oh < OH; oh++)\n"
+    "        for (int ow = 0; ow < OW; ow++)\n"
+    "            for (int oc = 0; oc < OC; oc++) {\n"
+    "                float acc = b ? b[oc] : 0.0f;\n"
+    "                for (int kh = 0; kh < K; kh++) {\n"
+    "                    const int ih = oh * S + kh - P;\n"
+    "                    if (ih < 0 || ih >= H)\n"
+    "                        continue;\n"
+    "                    for (int kw = 0; kw < K; kw++) {\n"
+    "                        const int iw = ow * S + kw - P;\n"
+    "                        if (iw < 0 || iw >= W_)\n"
+    "                            continue;\n"
+    "                        const float *xp = x + ((size_t)ih * W_ + iw) * C;\n"
+    "                        const float *wp = W + (((size_t)oc * K + kh) * K + kw) * C;\n"
+    "                        for (int c = 0; c < C; c++)\n"
+    "                            acc += xp[c] * wp[c];\n"
+    "                    }\n"
+    "                }\n"
+    "                y[((size_t)oh * OW + ow) * OC + oc] = acc;\n"
+    "            }\n"
+    "}\n";
+
+static void conv2d_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    Shape in = op->in_shape, o = op->out;
+    deploy_out(d, "    conv2d(%s, %s, %s_w, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", a->y,
+               a->x[0], a->name, op->n_b ? arena_printf("%s_b", a->name) : "NULL", in.h, in.w,
+               in.c, op->kernel, op->stride, op->pad, o.c, o.h, o.w);
+    deploy_act(d, a->y, a->y, o, op->act, op->alpha);
+}
+
 // clang-format off
 static const Rule rules[] = {
     {.keyword = "conv2d", .alias = "conv", .cls = C_LAYER,
@@ -133,4 +170,6 @@ const OpType conv2d_op = {
     .partials = conv2d_partials,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
+    .deploy_kernel = conv2d_kernel,
+    .deploy = conv2d_deploy,
 };

@@ -64,6 +64,26 @@ static void dense_backward(Emit *e, const Op *op, const BwdArgs *a) {
              shape_size(op->in_shape), op->units);
 }
 
+static const char dense_kernel[] =
+    "/* y(OUT) = W(OUT, IN) x(IN) + b: one dot product per output */\n"
+    "static void dense(float *y, const float *x, const float *W, const float *b, int IN, int OUT)\n"
+    "{\n"
+    "    for (int o = 0; o < OUT; o++) {\n"
+    "        const float *w = W + (size_t)o * IN;\n"
+    "        float acc = 0.0f;\n"
+    "        for (int i = 0; i < IN; i++)\n"
+    "            acc += w[i] * x[i];\n"
+    "        y[o] = b ? acc + b[o] : acc;\n"
+    "    }\n"
+    "}\n";
+
+static void dense_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    deploy_out(d, "    dense(%s, %s, %s_w, %s, %zu, %d);\n", a->y, a->x[0], a->name,
+               op->n_b ? arena_printf("%s_b", a->name) : "NULL", shape_size(op->in_shape),
+               op->units);
+    deploy_act(d, a->y, a->y, op->out, op->act, op->alpha);
+}
+
 // clang-format off
 static const Rule rules[] = {
     {.keyword = "dense", .cls = C_LAYER,
@@ -86,4 +106,6 @@ const OpType dense_op = {
     .weights_doc = dense_weights,
     .forward = dense_forward,
     .backward = dense_backward,
+    .deploy_kernel = dense_kernel,
+    .deploy = dense_deploy,
 };

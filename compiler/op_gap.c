@@ -18,6 +18,23 @@ static void gap_backward(Emit *e, const Op *op, const BwdArgs *a) {
     emit_out(e, "    nn_gap_backward(%s, %s, B, %d, %d);\n", a->dx[0], a->dy, in.h * in.w, in.c);
 }
 
+static const char gap_kernel[] =
+    "/* y(C) = the channel means of x(HW, C): summed pixel by pixel, / HW */\n"
+    "static void gap(float *y, const float *x, int HW, int C)\n"
+    "{\n"
+    "    for (int c = 0; c < C; c++) {\n"
+    "        float s = 0.0f;\n"
+    "        for (int p = 0; p < HW; p++)\n"
+    "            s += x[(size_t)p * C + c];\n"
+    "        y[c] = s / (float)HW;\n"
+    "    }\n"
+    "}\n";
+
+static void gap_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    deploy_out(d, "    gap(%s, %s, %d, %d);\n", a->y, a->x[0], op->in_shape.h * op->in_shape.w,
+               op->in_shape.c);
+}
+
 static const Rule rules[] = {
     {.keyword = "gap", .cls = C_LAYER, .usage = "gap"},
 };
@@ -31,4 +48,6 @@ const OpType gap_op = {
     .lower = lower_gap,
     .forward = gap_forward,
     .backward = gap_backward,
+    .deploy_kernel = gap_kernel,
+    .deploy = gap_deploy,
 };

@@ -40,6 +40,47 @@ static void avgpool_backward(Emit *e, const Op *op, const BwdArgs *a) {
              a->dy, in.h, in.w, in.c, op->kernel, op->stride, o.h, o.w);
 }
 
+static const char maxpool_kernel[] =
+    "/* y(OH, OW, C) = the maxima of x(., W, C)'s KxK windows at stride S */\n"
+    "static void maxpool(float *y, const float *x, int W_, int C, int K, int S, int OH, int OW)\n"
+    "{\n"
+    "    for (int oh = 0; oh < OH; oh++)\n"
+    "        for (int ow = 0; ow < OW; ow++, y += C)\n"
+    "            for (int c = 0; c < C; c++) {\n"
+    "                float m = x[((size_t)oh * S * W_ + (size_t)ow * S) * C + c];\n"
+    "                for (int kh = 0; kh < K; kh++)\n"
+    "                    for (int kw = 0; kw < K; kw++) {\n"
+    "                        const float v =\n"
+    "                            x[(((size_t)oh * S + kh) * W_ + (size_t)ow * S + kw) * C + c];\n"
+    "                        m = v > m ? v : m;\n"
+    "                    }\n"
+    "                y[c] = m;\n"
+    "            }\n"
+    "}\n";
+
+static const char avgpool_kernel[] =
+    "/* y(OH, OW, C) = the means of x(., W, C)'s KxK windows at stride S: summed\n"
+    " * in window order, times 1 / K^2, as the trainer does */\n"
+    "static void avgpool(float *y, const float *x, int W_, int C, int K, int S, int OH, int OW)\n"
+    "{\n"
+    "    const float inv = 1.0f / (float)(K * K);\n"
+    "    for (int oh = 0; oh < OH; oh++)\n"
+    "        for (int ow = 0; ow < OW; ow++, y += C)\n"
+    "            for (int c = 0; c < C; c++) {\n"
+    "                float s = 0.0f;\n"
+    "                for (int kh = 0; kh < K; kh++)\n"
+    "                    for (int kw = 0; kw < K; kw++)\n"
+    "                        s += x[(((size_t)oh * S + kh) * W_ + (size_t)ow * S + kw) * C + c];\n"
+    "                y[c] = s * inv;\n"
+    "            }\n"
+    "}\n";
+
+static void pool_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
+    /* the kernels are named as the statements */
+    deploy_out(d, "    %s(%s, %s, %d, %d, %d, %d, %d, %d);\n", op->stmt->keyword, a->y, a->x[0],
+               op->in_shape.w, op->in_shape.c, op->kernel, op->stride, op->out.h, op->out.w);
+}
+
 // clang-format off
 static const Rule maxpool_rules[] = {
     {.keyword = "maxpool", .cls = C_LAYER, .usage = "maxpool KxK [stride=S]",
@@ -61,6 +102,8 @@ const OpType maxpool_op = {
     .extra = maxpool_extra,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .deploy_kernel = maxpool_kernel,
+    .deploy = pool_deploy,
 };
 
 const OpType avgpool_op = {
@@ -72,4 +115,6 @@ const OpType avgpool_op = {
     .lower = lower_pool,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .deploy_kernel = avgpool_kernel,
+    .deploy = pool_deploy,
 };

@@ -14,7 +14,10 @@
  *     pass, whether it may run in place, and the floats of scratch, extras
  *     and batch-independent state it needs;
  *   - code: forward and backward hooks that print the kernel calls, given
- *     the buffers plan.c chose.
+ *     the buffers plan.c chose;
+ *   - deployment (emit_deploy.c): the plain C99 function its inference
+ *     calls, the constant arrays it needs from a checkpoint, and a hook
+ *     that prints the call.
  * The planner (plan.c), the emitter (emit.c) and the summary (summary.c)
  * walk the graph and ask the registry; none of them names a kind. The
  * design note for adding a kind is docs/design.md.
@@ -83,6 +86,16 @@ typedef struct {
 #define STRIDE   {"stride", T_INT, R_COUNT, NULL, NULL}
 #define KERNEL   {"kernel", T_KERNEL, R_ANY, NULL, NULL}
 
+typedef struct Deploy Deploy; /* emit_deploy.c's state, for the deploy hooks */
+
+/* The buffers of one inference call in deployed code, as C expressions */
+typedef struct {
+    const char *y;        /* the output */
+    const char *const *x; /* the inputs, n_in of them */
+    const Shape *shapes;  /* their shapes */
+    const char *name;     /* the op's arrays are name_w, name_b, ... (deploy_array) */
+} DeployArgs;
+
 typedef void LayerFn(Ctx *c, Op *op, const Value *pos, const Value *opt);
 
 struct OpType {
@@ -110,6 +123,14 @@ struct OpType {
     size_t (*partials)(const Op *op);
     void (*forward)(Emit *e, const Op *op, const FwdArgs *a);
     void (*backward)(Emit *e, const Op *op, const BwdArgs *a); /* NULL with OT_ALIAS */
+    /* Deployed inference (emit_deploy.c), required but for the identities
+     * there (OT_ALIAS, OT_DROPOUT): the static C99 function(s) its calls use,
+     * written once per model; the constant arrays it needs (NULL: its
+     * weights and bias as they are); the call. */
+    const char *deploy_kernel;
+    void (*deploy_consts)(Deploy *d, const Op *op, const char *name, const float *param,
+                          const float *state);
+    void (*deploy)(Deploy *d, const Op *op, const DeployArgs *a);
 };
 
 // ------------------------------------------------------------ ops.c: the registry
@@ -126,6 +147,16 @@ const char *c_act(ActKind act); /* NN_RELU */
  * b * H * W (b is the size_t batch every generated function declares) */
 const char *c_rows(Shape s);
 const char *c_bias(const Op *op, const char *buf); /* buf + P_Ln_B, or NULL */
+
+// ------------------------------------------------------------ emit_deploy.c: for the hooks
+
+void deploy_out(Deploy *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* static const float NAME[n] = {...}, exact hex-float literals; counted
+ * in NAME_WEIGHT_BYTES */
+void deploy_array(Deploy *d, const char *name, const float *v, size_t n, const char *doc);
+/* The call y = act(x) over a value of shape s (nothing for linear in
+ * place) */
+void deploy_act(Deploy *d, const char *y, const char *x, Shape s, ActKind act, float alpha);
 
 // ------------------------------------------------------------ names.c, shape.c: for the LayerFns
 

@@ -109,3 +109,17 @@ int write_files(const OutFile *files, int n) {
     }
     return failed < 0 ? 0 : fail(files[failed].path, err);
 }
+
+int write_rendered(OutFile *files, int n) {
+    int status = 0;
+    for (int i = 0; i < n && status == 0; i++)
+        if (!files[i].data) {
+            fprintf(stderr, "nnc: error: cannot write '%s': out of memory\n", files[i].path);
+            status = -1;
+        }
+    if (status == 0)
+        status = write_files(files, n);
+    for (int i = 0; i < n; i++)
+        free((char *)files[i].data);
+    return status;
+}

@@ -198,6 +198,9 @@ static void memory(Buf *b, const Model *m) {
     mem_line(b, "dropout masks", 0,
              "none stored: backward regenerates them from a counter-based RNG");
     mem_line(b, "total", total, NULL);
+    /* not part of the total: another program's memory, on another machine */
+    mem_line(b, "deploy arena", deploy_arena_bytes(w) / sizeof(float),
+             "nnc --emit=deploy, batch 1: the most values live at once; not in the total");
 }
 
 // ------------------------------------------------------------ recipe

@@ -9,12 +9,6 @@
 #include "nnrt.h"
 #include "simd.h"
 
-size_t nn_optimizer_state_size(const nn_hparams *h, size_t n) {
-    if (h->optimizer == NN_ADAM)
-        return 2 * n;
-    return h->momentum != 0.0f ? n : 0;
-}
-
 /* torch: g = grad + wd p; buf = mu buf + g (buf = g at t = 1, the same
  * thing from a zero buffer); p -= lr (nesterov ? g + mu buf : buf). */
 static void sgd_step(float *restrict p, const float *restrict grad, float *restrict buf, size_t n,
