@@ -12,6 +12,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 data=/usr/share/datasets/fashion-mnist
 cc=${CC:-cc}
 c99="-std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes"
+# What links build/libnnrt.a takes make's CFLAGS: make sanitize's runtime is sanitized
 rt_libs="build/libnnrt.a $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm -lpthread"
 
 gunzip -c $data/t10k-images-idx3-ubyte.gz | tail -c +17 >"$tmp/images.u8"
@@ -28,7 +29,7 @@ deploy() {
     local name=$1 model=$2 trainer_c=$3 macro d=$tmp/$1
     macro=$(echo "$name" | tr a-z A-Z)
     mkdir -p "$d"
-    run "$cc" -O2 -Ibuild/include -o "$d/trainer" "$trainer_c" $rt_libs ||
+    run "$cc" ${CFLAGS:--O2} -Ibuild/include -o "$d/trainer" "$trainer_c" $rt_libs ||
         { fail "$name: the trainer builds" "$(cat "$tmp/err")"; return; }
     run "$d/trainer" train --limit 2000 --epochs 1 --save "$d/net.ckpt" ||
         { fail "$name: trains" "$(cat "$tmp/err")"; return; }
@@ -59,7 +60,7 @@ deploy() {
     else fail "$name: compiles under -std=c99 -pedantic -Werror" "$(cat "$tmp/err")"; return; fi
 
     local flags="-DNET=$name -DMACRO=$macro -DNET_H=\"net.h\" -I$d -Itests/deploy"
-    run "$cc" -O2 -DNNC_NO_MAIN -DNET=$name -DNET_H="\"$(basename "${trainer_c%.c}").h\"" \
+    run "$cc" ${CFLAGS:--O2} -DNNC_NO_MAIN -DNET=$name -DNET_H="\"$(basename "${trainer_c%.c}").h\"" \
         -I"$(dirname "$trainer_c")" -Ibuild/include \
         -Iruntime -o "$d/ref" tests/deploy/ref.c "$trainer_c" $rt_libs &&
         run "$d/ref" "$d/net.ckpt" "$tmp/images.u8" "$d/ref.f32" ||

@@ -38,9 +38,9 @@ int main(int argc, char **argv) {
         m->infer(param, state, work, x + i * m->in_size, out + i * m->out_size, b);
     }
     FILE *f = fopen(argv[3], "wb");
-    if (!f || fwrite(out, sizeof *out, n * m->out_size, f) != n * m->out_size || fclose(f)) {
+    int bad = !f || fwrite(out, sizeof *out, n * m->out_size, f) != n * m->out_size || fclose(f);
+    if (bad)
         perror(argv[3]);
-        return 1;
-    }
-    return 0;
+    free(param), free(state), free(x), free(out), free(work);
+    return bad;
 }
