@@ -12,9 +12,9 @@
 #   STUDY_SEEDS=3     seeds 1..N per variant (at least 2, for a spread)
 #   STUDY_EPOCHS=     epochs per run; empty: each model's own (10 MLP, 3 CNN)
 #   STUDY_CNN=0       1 adds the two CNN variants (~5 minutes per run, the MLP ~35 s)
-#   STUDY_THREADS=1   threads per run (--threads, OPENBLAS_NUM_THREADS): a run is
-#                     a function of the seed, the data and this count, so it is
-#                     pinned and reported
+#   STUDY_THREADS=1   threads per run (--threads, OPENBLAS_NUM_THREADS); the
+#                     results do not depend on it (docs/trainer.md), only the
+#                     seconds do
 #   STUDY_DATA=       the data set directory; empty: the trainers' default
 # A run whose log is complete, newer than its trainer and made with the same
 # epochs, seed and threads is not run again (so STUDY_CNN=1 after a plain
