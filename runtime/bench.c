@@ -107,7 +107,7 @@ static int time_training(const nn_model_desc *m, const BenchOptions *o, const nn
             for (int s = 0; s < steps; s++) {
                 if (first + (size_t)B > d->n)
                     first = 0;
-                nn_data_batch(x, labels, d, perm, first, B);
+                nn_data_batch(x, labels, NULL, d, perm, first, B);
                 first += (size_t)B;
                 step++;
                 float loss = m->train_step(param, grad, state, work, x, labels, out, B,
@@ -145,7 +145,7 @@ static int time_inference(const nn_model_desc *m, const BenchOptions *o, const n
     int bad = !(param && state && work && x && out && labels) || d->n < (size_t)most;
     if (!bad) {
         m->init(param, state, o->seed);
-        nn_data_batch(x, labels, d, NULL, 0, most);
+        nn_data_batch(x, labels, NULL, d, NULL, 0, most);
         for (int k = 0; k < N_INFER; k++) {
             const int B = infer_batches[k];
             double rates[MAX_WINDOWS];

@@ -545,11 +545,39 @@ int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_s
 }
 
 void nn_data_free(nn_dataset *d) {
-    free(d->pixels);
-    free(d->labels);
-    d->pixels = NULL;
-    d->labels = NULL;
-    d->n = 0;
+    if (!d->view) {
+        free(d->pixels);
+        free(d->values);
+        free(d->labels);
+        free(d->targets);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+/* ---------------------------------------------------------------- the sets of a command */
+
+/* So far the directory layout only: --train, --test, --val and the splits
+ * come with the file readers */
+int nn_data_open(nn_data *d, const nn_data_options *o, const nn_data_spec *spec, unsigned want,
+                 const nn_data_meta *saved, char *err, size_t errlen) {
+    (void)saved;
+    memset(d, 0, sizeof *d);
+    nn_data_spec all = *spec;
+    all.limit = SIZE_MAX;
+    if ((want & NN_WANT_TRAIN) && nn_data_load(&d->train, o->dir, NN_TRAIN, spec, err, errlen))
+        return -1;
+    if ((want & NN_WANT_TEST) && nn_data_load(&d->test, o->dir, NN_TEST, &all, err, errlen)) {
+        nn_data_close(d);
+        return -1;
+    }
+    return 0;
+}
+
+void nn_data_close(nn_data *d) {
+    nn_data_free(&d->train);
+    nn_data_free(&d->val);
+    nn_data_free(&d->test);
+    memset(&d->meta, 0, sizeof d->meta);
 }
 
 /* One example's pixels as floats: 16 conversions and divisions per
@@ -566,6 +594,7 @@ NN_VECTORIZED(to_floats,
 typedef struct {
     float *x;
     int *labels;
+    float *targets;
     const nn_dataset *d;
     const size_t *idx;
     size_t first;
@@ -581,13 +610,21 @@ static void batch_part(void *ctx, int part, int parts) {
     nn_part((size_t)c->B, part, parts, 1, &lo, &hi);
     for (size_t b = lo; b < hi; b++) {
         size_t e = c->idx ? c->idx[c->first + b] : c->first + b;
-        to_floats(c->x + b * in, c->d->pixels + e * in, in);
-        c->labels[b] = c->d->labels[e];
+        if (c->d->pixels)
+            to_floats(c->x + b * in, c->d->pixels + e * in, in);
+        else
+            memcpy(c->x + b * in, c->d->values + e * in, in * sizeof(float));
+        if (c->labels && c->d->labels)
+            c->labels[b] = c->d->labels[e];
+        if (c->targets && c->d->targets) {
+            size_t t = (size_t)c->d->n_targets;
+            memcpy(c->targets + b * t, c->d->targets + e * t, t * sizeof(float));
+        }
     }
 }
 
-void nn_data_batch(float *x, int *labels, const nn_dataset *d, const size_t *idx, size_t first,
-                   int B) {
-    Batch c = {x, labels, d, idx, first, B};
+void nn_data_batch(float *x, int *labels, float *targets, const nn_dataset *d, const size_t *idx,
+                   size_t first, int B) {
+    Batch c = {x, labels, targets, d, idx, first, B};
     nn_parallel(batch_part, &c, (int)((size_t)B * (size_t)d->in_size / 16384) + 1);
 }

@@ -15,12 +15,58 @@
 
 #define NN_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
+/* One set of examples. Features come either as bytes (IDX files, uint8
+ * arrays, the Fashion-MNIST CSV layout), scaled x/255 batch by batch, or as
+ * floats used as they are (after --standardize, if asked). Targets are
+ * either class labels or regression values. */
 typedef struct {
-    uint8_t *pixels; /* (n, in_size) bytes, 0..255 */
-    int *labels;     /* (n), each 0 .. out_size-1 */
+    uint8_t *pixels; /* (n, in_size) bytes 0..255, or NULL when values holds the features */
+    float *values;   /* (n, in_size) floats, or NULL */
+    int *labels;     /* (n), each 0 .. out_size-1, or NULL: regression, or none (predict) */
+    float *targets;  /* (n, n_targets) regression targets, or NULL */
+    int n_targets;
     size_t n;        /* examples */
-    int in_size;     /* bytes per example */
+    int in_size;     /* features per example */
+    int view;        /* 1: the arrays belong to another set (a split of it); free leaves them */
 } nn_dataset;
+
+/* What a trained model keeps of its training data (in the checkpoint), so
+ * that eval, predict and deploy read and scale new data the same way */
+typedef struct {
+    int n_classes;       /* class names given: their count, else 0 (integer labels) */
+    char **class_names;  /* (n_classes), sorted: index i is class i */
+    char *label_name;    /* the label column's name in a CSV with a header, or NULL */
+    int n_targets;       /* regression: the outputs, else 0 */
+    char **target_names; /* (n_targets), or NULL */
+    int n_features;      /* --standardize: in_size, else 0 */
+    float *mean, *std;   /* (n_features): x' = (x - mean) / std; std 1 for constant columns */
+} nn_data_meta;
+
+/* The trainer's data options, as given on the command line (docs/trainer.md) */
+typedef struct {
+    const char *dir;              /* --data PATH: a directory as today, or one file */
+    const char *train, *test, *val; /* --train, --test, --val FILE; NULL: not given */
+    const char *header;           /* --header yes|no|auto; NULL: auto */
+    const char *delimiter;        /* --delimiter; NULL: auto-detected */
+    const char *label;            /* --label COL; NULL: the default rule */
+    const char *target;           /* --target COL[,COL...]; NULL: classification */
+    double test_split;            /* --test-split F, 0: none */
+    double val_split;             /* --val-split F, 0: none */
+    int standardize;              /* --standardize */
+    uint64_t seed;                /* --seed: draws the --test-split rows */
+} nn_data_options;
+
+/* The sets one command works on */
+typedef struct {
+    nn_dataset train, val, test; /* n == 0: not wanted, or none */
+    nn_data_meta meta;           /* derived from the training data, or the checkpoint's */
+} nn_data;
+
+enum {
+    NN_WANT_TRAIN = 1,      /* train: the training set (and val, if asked) */
+    NN_WANT_TEST = 2,       /* the test set */
+    NN_LABELS_OPTIONAL = 4, /* predict: the file may lack the label column */
+};
 
 typedef enum { NN_TRAIN, NN_TEST } nn_split;
 
@@ -30,6 +76,15 @@ typedef struct {
     int out_size;         /* classes: labels must be 0 .. out_size-1 */
     size_t limit;         /* keep the first `limit` examples only (SIZE_MAX: all) */
 } nn_data_spec;
+
+/* Opens the sets `want` asks for, from o; spec->limit keeps the first N
+ * training examples (before the validation split). saved: the meta of the
+ * checkpoint in use (eval, predict, resume), or NULL: derive it from the
+ * training data. 0 on success; -1 with one line in err naming the file and
+ * what is wrong with it. */
+int nn_data_open(nn_data *d, const nn_data_options *o, const nn_data_spec *spec, unsigned want,
+                 const nn_data_meta *saved, char *err, size_t errlen);
+void nn_data_close(nn_data *d);
 
 /* Loads one split of the data set in dir, which holds either the IDX files
  * (train|t10k)-(images-idx3|labels-idx1)-ubyte, each plain or .gz, or
@@ -45,9 +100,10 @@ int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_spec *spec, 
                      size_t errlen);
 void nn_data_free(nn_dataset *d);
 
-/* x(B,in_size) = pixels / 255 and labels(B) of examples idx[first .. first+B)
- * (or first .. first+B when idx is NULL: evaluation order). */
-void nn_data_batch(float *x, int *labels, const nn_dataset *d, const size_t *idx, size_t first,
-                   int B);
+/* x(B,in_size), labels(B) and targets(B,n_targets) of examples
+ * idx[first .. first+B) (or first .. first+B when idx is NULL: evaluation
+ * order); labels or targets may be NULL when the set has none */
+void nn_data_batch(float *x, int *labels, float *targets, const nn_dataset *d, const size_t *idx,
+                   size_t first, int B);
 
 #endif

@@ -350,11 +350,11 @@ static int parse_options(const nn_model_desc *m, int argc, char **argv, Options 
 
 /* ---------------------------------------------------------------- setup */
 
-static int load_split(const nn_model_desc *m, const char *dir, nn_split split, size_t limit,
-                      nn_dataset *d) {
+static int open_data(const nn_model_desc *m, const Options *o, unsigned want, nn_data *d) {
     char err[ERR_LEN];
-    nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, limit};
-    if (nn_data_load(d, dir, split, &spec, err, sizeof err))
+    nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, o->limit};
+    nn_data_options src = {.dir = o->data, .seed = o->h.seed};
+    if (nn_data_open(d, &src, &spec, want, NULL, err, sizeof err))
         return error(m, "%s", err);
     return 0;
 }
@@ -486,7 +486,7 @@ static Metrics evaluate(const nn_model_desc *m, const nn_dataset *d, const Buffe
     size_t correct = 0;
     for (size_t first = 0; first < d->n; first += (size_t)batch) {
         int B = d->n - first < (size_t)batch ? (int)(d->n - first) : batch;
-        nn_data_batch(b->x, b->labels, d, NULL, first, B);
+        nn_data_batch(b->x, b->labels, NULL, d, NULL, first, B);
         m->infer(b->param, b->state, b->work, b->x, b->out, B);
         loss += infer_loss(m, b->out, b->labels, B) * B;
         correct += (size_t)count_correct(b->out, b->labels, B, m->out_size);
@@ -549,7 +549,7 @@ static int train_epoch(const nn_model_desc *m, const Options *o, const nn_datase
     progress_start(&p);
     for (size_t first = 0; first < d->n; first += (size_t)batch) {
         int B = d->n - first < (size_t)batch ? (int)(d->n - first) : batch;
-        nn_data_batch(b->x, b->labels, d, b->perm, first, B);
+        nn_data_batch(b->x, b->labels, NULL, d, b->perm, first, B);
         ++*step;
         float loss = m->train_step(b->param, b->grad, b->state, b->work, b->x, b->labels, b->out, B,
                                    nn_hash2(dropout_key, (uint64_t)*step));
@@ -756,20 +756,21 @@ static int train_epochs(const nn_model_desc *m, const Options *o, const nn_datas
 
 /* A new run from init, or one resumed from c (NULL: new) */
 static int run_training(const nn_model_desc *m, const Options *o, const nn_checkpoint *c) {
-    nn_dataset train = {0}, test = {0};
+    nn_data data;
+    const nn_dataset *train = &data.train, *test = &data.test;
     Buffers b = {0};
     FILE *log = NULL;
     nn_run run;
     record_run(&run, o);
     /* The epoch o->save holds already: the --resume FILE holds its own */
     long saved = c && o->save == o->resume ? (long)c->run.epoch : -1;
-    int rc = (o->save && check_save_dir(m, o->save)) ||
-             load_split(m, o->data, NN_TRAIN, o->limit, &train) ||
-             load_split(m, o->data, NN_TEST, SIZE_MAX, &test) ||
-             (c && check_steps(m, o, &c->run, train.n)) ||
-             alloc_buffers(m, &o->h, train.n, &b) || (o->log && open_log(m, o->log, &log));
+    if ((o->save && check_save_dir(m, o->save)) ||
+        open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, &data))
+        return 1;
+    int rc = (c && check_steps(m, o, &c->run, train->n)) ||
+             alloc_buffers(m, &o->h, train->n, &b) || (o->log && open_log(m, o->log, &log));
     if (!rc) {
-        print_intro(m, o, train.n, test.n);
+        print_intro(m, o, train->n, test->n);
         if (c) {
             nn_checkpoint_copy(c, m, b.param, b.state, b.opt_state);
             run.epoch = c->run.epoch;
@@ -781,11 +782,11 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
         }
         uint64_t first = run.epoch;
         Metrics last = {0, 0};
-        rc = train_epochs(m, o, &train, &test, &b, log, &run, &last, &saved);
+        rc = train_epochs(m, o, train, test, &b, log, &run, &last, &saved);
         /* Nothing to train (--epochs 0, or a finished run): the test line
          * is the checkpoint's */
         if (!rc && run.epoch == first)
-            last = evaluate(m, &test, &b, o->h.batch);
+            last = evaluate(m, test, &b, o->h.batch);
         if (!rc && o->save && saved != (long)run.epoch)
             rc = save_checkpoint(m, o, &run, &b);
         if (log && close_log(m, o->log, log))
@@ -794,8 +795,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
             print_test_line(last);
     }
     free_buffers(&b);
-    nn_data_free(&train);
-    nn_data_free(&test);
+    nn_data_close(&data);
     return rc;
 }
 
@@ -818,7 +818,8 @@ static int run_train(const nn_model_desc *m, Options *o) {
 }
 
 static int run_eval(const nn_model_desc *m, const Options *o) {
-    nn_dataset test = {0};
+    nn_data data = {0};
+    const nn_dataset *test = &data.test;
     Buffers b = {0};
     nn_checkpoint c;
     char err[ERR_LEN];
@@ -828,16 +829,16 @@ static int run_eval(const nn_model_desc *m, const Options *o) {
     if (!rc) {
         nn_checkpoint_copy(&c, m, b.param, b.state, NULL);
         nn_checkpoint_free(&c);
-        rc = load_split(m, o->data, NN_TEST, SIZE_MAX, &test);
+        rc = open_data(m, o, NN_WANT_TEST, &data);
     }
     if (!rc) {
         printf("%s: checkpoint %s (%llu epochs) | test %zu examples | batch=%d threads=%d\n",
-               m->name, o->load, (unsigned long long)c.run.epoch, test.n, o->h.batch,
+               m->name, o->load, (unsigned long long)c.run.epoch, test->n, o->h.batch,
                nn_threads());
-        print_test_line(evaluate(m, &test, &b, o->h.batch));
+        print_test_line(evaluate(m, test, &b, o->h.batch));
     }
     free_buffers(&b);
-    nn_data_free(&test);
+    nn_data_close(&data);
     return rc;
 }
 

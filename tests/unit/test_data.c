@@ -230,12 +230,12 @@ static void batch_is_pixels_over_255_in_index_order(void **state) {
     float x[2 * IN];
     int y[2];
     const size_t order[] = {4, 0, 3};
-    nn_data_batch(x, y, &f->d, order, 1, 2); /* examples 0 and 3 */
+    nn_data_batch(x, y, NULL, &f->d, order, 1, 2); /* examples 0 and 3 */
     assert_true(x[0] == 0.0f && x[1] == 1.0f && x[2] == 1.0f / 255.0f);
     assert_true(x[IN] == 11.0f / 255.0f);
     assert_int_equal(y[0], labels[0]);
     assert_int_equal(y[1], labels[3]);
-    nn_data_batch(x, y, &f->d, NULL, 4, 1); /* evaluation order */
+    nn_data_batch(x, y, NULL, &f->d, NULL, 4, 1); /* evaluation order */
     assert_true(x[3] == 200.0f / 255.0f);
     assert_int_equal(y[0], labels[4]);
 }
