@@ -27,7 +27,7 @@ COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps run test sanitize bench bench-compare study clean golden fuzz
+.PHONY: all deps run test sanitize bench bench-compare study clean golden fuzz tabular
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -138,6 +138,13 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
 	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
+
+# --- the tabular data sets of issue 11 (docs/tabular.md): nnc against the
+# PyTorch reference, 3 seeds each, table in build/tabular/results/table.md
+tabular: deps
+	@NNC_DEPS=python3-torch scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(B)/penguins $(B)/breast_cancer $(B)/diabetes
+	scripts/tabular-compare.sh
 
 # --- fuzzing (libFuzzer, clang): tests/fuzz/NAME.c defines LLVMFuzzerTestOneInput
 # and tests/fuzz/NAME/ holds its seed corpus and every crash found so far
