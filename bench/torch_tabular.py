@@ -295,7 +295,9 @@ def main():
     result = {"model": name, "task": "regression" if regression else "classification",
               "train": a.train, "test": a.test, "n_train": len(xtr), "n_test": len(xte),
               "features": n_in, "classes": classes, "standardize": a.standardize,
-              "recipe": {"optimizer": recipe["optimizer"], **o, "batch": recipe["batch"],
+              "recipe": {"optimizer": recipe["optimizer"],
+                         **{k: v if k == "nesterov" else float(v) for k, v in o.items()},
+                         "weight_decay": recipe["weight_decay"], "batch": recipe["batch"],
                          "epochs": recipe["epochs"]},
               "torch": torch.__version__, "seeds": seeds, "per_seed": per_seed,
               "mean": mean, "std": std}
