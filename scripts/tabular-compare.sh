@@ -11,7 +11,8 @@
 #
 # TORCH=live (the default when /usr/bin/python3 has torch) runs the
 # reference, a few seconds a seed; TORCH=recorded takes the numbers in
-# bench/tabular-reference.json (from PyTorch 1.13.1, Debian 12) instead;
+# bench/tabular-reference.json (from PyTorch 1.13.1, Debian 12, on the data
+# whose checksums bench/tabular-data.sha256 holds) instead;
 # TORCH=none leaves them out. When a trainer does not take the tabular
 # options yet, its column says so and the rest still runs.
 #
@@ -36,6 +37,16 @@ fi
 SETS="penguins:--label=species breast_cancer:--label=diagnosis diabetes:--target=progression"
 
 scripts/tabular-data.sh "$data" >/dev/null
+# bench/tabular-reference.json was computed on these bytes (Debian 12's
+# packages); other bytes need TORCH=live
+if ! cmp -s bench/tabular-data.sha256 "$data/SHA256SUMS"; then
+    echo "tabular-compare: the data differ from bench/tabular-data.sha256 (other package versions?):" >&2
+    cat "$data/SOURCES" >&2
+    if [ "$TORCH" = recorded ]; then
+        echo "tabular-compare: the recorded PyTorch numbers are for other data; use TORCH=live" >&2
+        exit 1
+    fi
+fi
 names=""
 for s in $SETS; do names="$names $B/${s%%:*}"; done
 # shellcheck disable=SC2086
