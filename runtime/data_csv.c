@@ -274,9 +274,7 @@ typedef struct {
     const nn_data_meta *saved; /* the mapping to follow, or NULL */
     char **names;              /* derived: distinct class names in order of appearance */
     int n_names;
-    long name_line, int_line;  /* where the first name and the first index were */
-    int name_col, int_col;
-    char int_text[16];         /* the first index, to quote */
+    long name_line, int_line;  /* the lines of the first name and the first index, or 0 */
 } Labels;
 
 static int cmp_names(const void *a, const void *b) {
@@ -309,10 +307,8 @@ static int parse_label(const Csv *c, Labels *lb, const Field *f, int out_size, i
             return nn_fail(c->err, c->errlen, "%s:%ld:%d: label '%s' is a class index, but "
                            "line %ld holds a class name", c->path, c->lineno, f->col, SHOW(s),
                            lb->name_line);
-        if (!lb->int_line) {
-            lb->int_line = c->lineno, lb->int_col = f->col;
-            snprintf(lb->int_text, sizeof lb->int_text, "%s", s);
-        }
+        if (!lb->int_line)
+            lb->int_line = c->lineno;
         *out = (int)v;
         return 0;
     }
@@ -337,7 +333,7 @@ static int parse_label(const Csv *c, Labels *lb, const Field *f, int out_size, i
     if (!(lb->names[lb->n_names] = strdup(s)))
         return nn_fail(c->err, c->errlen, "%s: out of memory for class names", c->path);
     if (!lb->name_line)
-        lb->name_line = c->lineno, lb->name_col = f->col;
+        lb->name_line = c->lineno;
     *out = lb->n_names++;
     return 0;
 }

@@ -906,18 +906,25 @@ static void csv_regression_targets(void **state) {
 
 /* ---------------------------------------------------------------- NumPy */
 
-/* An .npy v1 file: header dict `dict` then len bytes of data */
-static void write_npy(const char *path, const char *dict, const void *data, size_t len) {
+/* An .npy file of format version `major`: header dict `dict` then len
+ * bytes of data */
+static void write_npy_version(const char *path, int major, const char *dict, const void *data,
+                              size_t len) {
     unsigned char b[512];
-    size_t h = strlen(dict);
-    memcpy(b, "\x93NUMPY\x01\x00", 8);
-    b[8] = (unsigned char)h, b[9] = (unsigned char)(h >> 8);
-    memcpy(b + 10, dict, h);
+    size_t h = strlen(dict), start = major == 1 ? 10 : 12;
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (unsigned char)major, b[7] = 0;
+    b[8] = (unsigned char)h, b[9] = (unsigned char)(h >> 8), b[10] = b[11] = 0;
+    memcpy(b + start, dict, h);
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
-    assert_int_equal(fwrite(b, 1, 10 + h, fp), 10 + h);
+    assert_int_equal(fwrite(b, 1, start + h, fp), start + h);
     assert_int_equal(fwrite(data, 1, len, fp), len);
     assert_int_equal(fclose(fp), 0);
+}
+
+static void write_npy(const char *path, const char *dict, const void *data, size_t len) {
+    write_npy_version(path, 1, dict, data, len);
 }
 
 /* Runs a Python program with NumPy in the test's directory */
@@ -1041,6 +1048,59 @@ static void npy_errors(void **state) {
                      sizeof nan, &flat4, ": value 3 of example 1 is not a finite float");
 }
 
+/* Each bad labels (or targets) array, as the Y of a pair of 2 examples */
+static void expect_labels_error(Fixture *f, const char *dict, const void *data, size_t len,
+                                const nn_data_spec *s, const char *message) {
+    const float x[8] = {0};
+    char pair[2048];
+    write_npy(path_in(f, "x.npy"), "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }",
+              x, sizeof x);
+    write_npy(path_in(f, "y.npy"), dict, data, len);
+    snprintf(pair, sizeof pair, "%s,%s", path_in(f, "x.npy"), path_in(f, "y.npy"));
+    nn_data_options o = {.train = pair};
+    expect_open_error(f, &o, s, NN_WANT_TRAIN, NULL, "%s%s", path_in(f, "y.npy"), message);
+}
+
+static void npy_label_errors(void **state) {
+    Fixture *f = *state;
+    const int64_t y[20] = {0, 3};
+    expect_labels_error(f, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", y,
+                        2 * sizeof *y, &flat4, ": label 3 of example 2 is out of range for 3 "
+                        "classes (0..2)");
+    expect_labels_error(f, "{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", y,
+                        3 * sizeof *y, &flat4, ": labels of shape (3,) for 2 examples");
+    expect_labels_error(f, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", y,
+                        6 * sizeof *y, &flat4, ": labels of shape (2, 3): expected one class "
+                        "index per example, (2,)");
+    const double t[6] = {1, 2, 3, 4, INFINITY, 6};
+    expect_labels_error(f, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", t,
+                        4 * sizeof *t, &flat4, ": targets of shape (2, 2), but the model has 3 "
+                        "outputs");
+    expect_labels_error(f, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", t,
+                        sizeof t, &flat4, ": target 5 is not a finite float");
+    /* a version 2 header reads as version 1; version 4 does not exist */
+    const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    write_npy_version(path_in(f, "x.npy"), 2,
+                      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4)}", x, sizeof x);
+    nn_data_options p = {.test = path_in(f, "x.npy")};
+    assert_int_equal(open_with(f, &p, &flat4, NN_WANT_TEST | NN_LABELS_OPTIONAL, NULL), 0);
+    assert_floats(f->all.test.values, x, 8);
+    write_npy_version(path_in(f, "x.npy"), 4,
+                      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4)}", x, sizeof x);
+    expect_open_error(f, &p, &flat4, NN_WANT_TEST | NN_LABELS_OPTIONAL, NULL,
+                      "%s: unsupported .npy version 4.0 (this reader takes 1, 2 and 3)", p.test);
+    write_npy(path_in(f, "x.npy"), "{'descr': '<f4', 'fortran_order': False, 'shape': (8,)}", x,
+              sizeof x);
+    expect_open_error(f, &p, &flat4, NN_WANT_TEST | NN_LABELS_OPTIONAL, NULL,
+                      "%s: features of shape (8,): expected one row per example, (examples, ...)",
+                      p.test);
+    /* (n, H, W) and (n, H, W, C) fit an image input */
+    write_npy(path_in(f, "x.npy"), "{'descr': '|u1', 'fortran_order': False, 'shape': (1, 2, 2, 1)}",
+              pixels, 4);
+    assert_int_equal(open_with(f, &p, &spec, NN_WANT_TEST | NN_LABELS_OPTIONAL, NULL), 0);
+    assert_memory_equal(f->all.test.pixels, pixels, 4);
+}
+
 /* The bytes of a file, to corrupt them */
 static unsigned char *slurp(const char *path, size_t *len) {
     FILE *fp = fopen(path, "rb");
@@ -1091,6 +1151,52 @@ static void npz_errors(void **state) {
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN, NULL,
                       "%s: not a zip archive (.npz): no end of central directory", npz);
     free(b);
+}
+
+/* The central directory's word on a member: its method, flags and sizes */
+static void npz_member_errors(void **state) {
+    Fixture *f = *state;
+    python(f, "np.savez_compressed('d.npz', x_train=np.zeros((200, 2), np.float32), "
+              "y_train=np.zeros(200, np.int64))\n");
+    const char *npz = path_in(f, "d.npz");
+    size_t len;
+    unsigned char *b = slurp(npz, &len), *c = malloc(len);
+    assert_non_null(c);
+    size_t cd = 0; /* the first central directory entry: x_train.npy */
+    while (memcmp(b + cd, "PK\1\2", 4) != 0)
+        cd++;
+    const struct {
+        size_t at;
+        unsigned char byte;
+        const char *message;
+    } bad[] = {
+        {cd + 10, 12, ": x_train.npy: compression method 12: not supported (stored or deflated "
+                      "only)"},
+        {cd + 8, 1, ": x_train.npy: encrypted: not supported"},
+        {cd + 27, 0x7f, ": x_train.npy: corrupt zip: %u bytes cannot inflate to %u"},
+        {cd + 24, 0xff, ": x_train.npy: corrupt: the deflated data does not hold %u bytes"},
+        {cd + 42, 0x7f, ": x_train.npy: corrupt zip: bad local header"},
+    };
+    nn_data_options o = {.train = npz};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        memcpy(c, b, len);
+        c[bad[k].at] = bad[k].byte;
+        uint32_t csize = c[cd + 20] | (uint32_t)c[cd + 21] << 8 | (uint32_t)c[cd + 22] << 16 |
+                         (uint32_t)c[cd + 23] << 24;
+        uint32_t usize = c[cd + 24] | (uint32_t)c[cd + 25] << 8 | (uint32_t)c[cd + 26] << 16 |
+                         (uint32_t)c[cd + 27] << 24;
+        char message[256];
+        if (k == 2)
+            snprintf(message, sizeof message, bad[k].message, csize, usize);
+        else if (k == 3)
+            snprintf(message, sizeof message, bad[k].message, usize);
+        else
+            snprintf(message, sizeof message, "%s", bad[k].message);
+        write_bytes(npz, c, len);
+        expect_open_error(f, &o, &flat2, NN_WANT_TRAIN, NULL, "%s%s", npz, message);
+    }
+    free(b);
+    free(c);
 }
 
 /* The name and the content must agree */
@@ -1358,6 +1464,8 @@ int main(void) {
         T(npy_pair_loads),
         T(npy_errors),
         T(npz_errors),
+        T(npy_label_errors),
+        T(npz_member_errors),
         T(format_by_name_and_content),
         T(val_split_is_the_last_rows),
         T(test_split_draw),
