@@ -207,6 +207,8 @@ typedef struct {
     int regression;             /* labels are targets, whatever their type */
     const nn_data_meta *saved;  /* the mapping to follow, or NULL: derive it */
     nn_data_meta *meta;         /* where a derived mapping goes */
+    int shared;                 /* the source gave the training set too: an .npz's x.npy
+                                 * is that set, not this one */
 } Reading;
 
 /* The set `role` (train, test, val) of SOURCE: a directory (split), a
@@ -237,9 +239,11 @@ static int load_set(nn_dataset *d, const char *source, nn_split split, const cha
     case KIND_IDX:
         return nn_data_load_idx(d, x, y, r->spec, err, errlen);
     default: {
-        int rc = nn_data_load_npz(d, x, role, r->spec, r->regression, r->want, err, errlen);
+        int rc = nn_data_load_npz(d, x, role, !r->shared, r->spec, r->regression, r->want, err,
+                                  errlen);
         if (rc == 1)
-            return nn_fail(err, errlen, "%s: no x_%s.npy (or x.npy) in the archive", x, role);
+            return nn_fail(err, errlen, "%s: no x_%s.npy%s in the archive", x, role,
+                           r->shared ? "" : " (or x.npy)");
         return rc;
     }
     }
@@ -414,7 +418,7 @@ static int open_sets(nn_data *d, const nn_data_options *o, const nn_data_spec *s
         return nn_fail(err, errlen, "out of memory for the data meta");
     int stats = o->standardize || (saved && saved->n_features > 0);
     Reading r = {o, &all, want & NN_LABELS_OPTIONAL, o->target || (saved && saved->n_targets > 0),
-                 saved, saved ? NULL : &d->meta};
+                 saved, saved ? NULL : &d->meta, 0};
     if (want & NN_WANT_TRAIN) {
         const char *src = o->train ? o->train : dir;
         int hold_out = (want & NN_WANT_TEST) && o->test_split > 0;
@@ -439,7 +443,9 @@ static int open_sets(nn_data *d, const nn_data_options *o, const nn_data_spec *s
             if (!test_src)
                 return nn_fail(err, errlen, "%s: no test set: give --test FILE or --test-split F",
                                src);
-            if (load_set(&d->test, test_src, NN_TEST, "test", &r, err, errlen) ||
+            Reading te = r;
+            te.shared = !o->test;
+            if (load_set(&d->test, test_src, NN_TEST, "test", &te, err, errlen) ||
                 (stats && to_values(&d->test, test_src, err, errlen)))
                 return -1;
         }

@@ -124,11 +124,13 @@ int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_options *o,
  * regression: Y holds targets even if it is an integer array. */
 int nn_data_load_npy(nn_dataset *d, const char *x_path, const char *y_path,
                      const nn_data_spec *spec, int regression, char *err, size_t errlen);
-/* The members x_ROLE.npy and y_ROLE.npy of an .npz (else x.npy and y.npy;
- * y is optional with NN_LABELS_OPTIONAL). 1: the archive has no x_ROLE or
- * x member (no such set), 0: loaded, -1: an error. */
-int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, const nn_data_spec *spec,
-                     int regression, unsigned want, char *err, size_t errlen);
+/* The members x_ROLE.npy and y_ROLE.npy of an .npz, or with fallback, if
+ * there is no x_ROLE.npy, x.npy and y.npy (y is optional with
+ * NN_LABELS_OPTIONAL). 1: no such member (no such set), 0: loaded, -1: an
+ * error. */
+int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, int fallback,
+                     const nn_data_spec *spec, int regression, unsigned want, char *err,
+                     size_t errlen);
 void nn_data_free(nn_dataset *d);
 
 #define NN_NPY_MAX_DIMS 8

@@ -332,8 +332,9 @@ int nn_data_load_npy(nn_dataset *d, const char *x_path, const char *y_path,
     return 0;
 }
 
-int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, const nn_data_spec *spec,
-                     int regression, unsigned want, char *err, size_t errlen) {
+int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, int fallback,
+                     const nn_data_spec *spec, int regression, unsigned want, char *err,
+                     size_t errlen) {
     memset(d, 0, sizeof *d);
     unsigned char *zip = NULL, *xb = NULL, *yb = NULL;
     size_t zl = 0, xl = 0, yl = 0;
@@ -344,7 +345,7 @@ int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, const nn
     /* x_ROLE.npy, else x.npy; then the y of the same name */
     snprintf(x_name, sizeof x_name, "x_%s.npy", role);
     int rc = nn_zip_read(path, zip, zl, x_name, &xb, &xl, err, errlen);
-    if (rc == 1) {
+    if (rc == 1 && fallback) {
         snprintf(x_name, sizeof x_name, "x.npy");
         rc = nn_zip_read(path, zip, zl, x_name, &xb, &xl, err, errlen);
     }

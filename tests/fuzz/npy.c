@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc;
     if (flags & NPZ) {
         write_part(z_path, data, size);
-        rc = nn_data_load_npz(&d, z_path, flags & ROLE_TEST ? "test" : "train", &spec,
+        rc = nn_data_load_npz(&d, z_path, flags & ROLE_TEST ? "test" : "train", 1, &spec,
                               flags & REGRESSION, flags & OPTIONAL ? NN_LABELS_OPTIONAL : 0, err,
                               sizeof err);
         if (rc == 1) { /* no such member: nothing loaded, the caller says it */

@@ -1117,11 +1117,21 @@ static void npz_errors(void **state) {
     python(f, "np.savez('d.npz', x_train=np.float32([[1, 2]]), y_train=np.int64([1]))\n"
               "np.savez('nolabels.npz', x_train=np.float32([[1, 2]]))\n"
               "np.savez('other.npz', a=np.float32([[1, 2]]))\n");
-    const char *npz = path_in(f, "d.npz");
+    char npz[1024]; /* path_in's buffers are reused below */
+    snprintf(npz, sizeof npz, "%s", path_in(f, "d.npz"));
     nn_data_options o = {.train = npz};
     /* no test set in it, and no --test-split */
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN | NN_WANT_TEST, NULL,
-                      "%s: no x_test.npy (or x.npy) in the archive", npz);
+                      "%s: no x_test.npy in the archive", npz);
+    /* an archive of x and y is one set: the training set, and with
+     * --test FILE the test set, never both from one file */
+    python(f, "np.savez('xy.npz', x=np.float32([[1, 2]]), y=np.int64([1]))\n");
+    const char *xy = path_in(f, "xy.npz");
+    expect_open_error(f, &(nn_data_options){.train = xy}, &flat2, NN_WANT_TRAIN | NN_WANT_TEST,
+                      NULL, "%s: no x_test.npy in the archive", xy);
+    assert_int_equal(open_with(f, &(nn_data_options){.train = xy, .test = xy}, &flat2,
+                               NN_WANT_TRAIN | NN_WANT_TEST, NULL), 0);
+    assert_int_equal(f->all.test.labels[0], 1);
     o.train = path_in(f, "other.npz");
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN, NULL,
                       "%s: no x_train.npy (or x.npy) in the archive", o.train);
