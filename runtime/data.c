@@ -130,9 +130,13 @@ static int file_kind(const char *path, Kind *kind, char *err, size_t errlen) {
     static const char *const said[] = {"", "a CSV file", "a NumPy .npy array",
                                        "a NumPy .npz archive", "an IDX file"};
     Kind by_name = kind_of_name(path), by_content = KIND_NONE;
-    if (!is_file(path))
-        return nn_fail(err, errlen, "%s: %s", path, is_dir(path) ? "a directory, not a data file"
-                                                                  : strerror(errno));
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return nn_fail(err, errlen, "%s: a directory, not a data file", path);
+    if (!S_ISREG(st.st_mode))
+        return nn_fail(err, errlen, "%s: not a regular file", path);
     if (by_name == KIND_NONE)
         return nn_fail(err, errlen, "%s: unknown data file type: expected .csv, .tsv, .txt, "
                        ".npy, .npz, or IDX (-ubyte or .idx, maybe .gz)", path);
