@@ -413,6 +413,10 @@ static int open_sets(nn_data *d, const nn_data_options *o, const nn_data_spec *s
     const char *dir = o->dir ? o->dir : NN_DEFAULT_DATA;
     nn_data_spec all = *spec;
     all.limit = SIZE_MAX;
+    if (o->test_split < 0 || o->test_split >= 1 || o->val_split < 0 || o->val_split >= 1)
+        return nn_fail(err, errlen, "--%s-split %g: expected a fraction, 0 < F < 1",
+                       o->test_split < 0 || o->test_split >= 1 ? "test" : "val",
+                       o->test_split < 0 || o->test_split >= 1 ? o->test_split : o->val_split);
     if (o->test && o->test_split > 0)
         return nn_fail(err, errlen, "%s: --test FILE and --test-split F exclude each other",
                        o->test);

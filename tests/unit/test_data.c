@@ -1320,6 +1320,13 @@ static void test_split_draw(void **state) {
     o.test_split = 0.01;
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN | NN_WANT_TEST, NULL,
                       "%s: --test-split 0.01 holds out 0 of the 50 examples", o.train);
+    o.test_split = 1;
+    expect_open_error(f, &o, &flat2, NN_WANT_TRAIN | NN_WANT_TEST, NULL,
+                      "--test-split 1: expected a fraction, 0 < F < 1");
+    o.test_split = 0;
+    o.val_split = 1e300;
+    expect_open_error(f, &o, &flat2, NN_WANT_TRAIN | NN_WANT_TEST, NULL,
+                      "--val-split 1e+300: expected a fraction, 0 < F < 1");
 }
 
 /* ---------------------------------------------------------------- --standardize */
