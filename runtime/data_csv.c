@@ -127,7 +127,8 @@ static int split(Csv *c, char *buf) {
                 return nn_fail(c->err, c->errlen, "%s:%ld:%d: text after a quoted field",
                                c->path, c->lineno, (int)(next - buf) + 1);
         } else {
-            next = p + strcspn(p, (char[]){c->delim, '\0'});
+            for (next = p; *next && *next != c->delim;)
+                next++;
             end = next;
             while (end > p && is_space(end[-1], c->delim))
                 end--;
@@ -224,10 +225,13 @@ static int parse_pixel(const Csv *c, const Field *f, uint8_t *out) {
     if (!*f->s)
         return nn_fail(c->err, c->errlen, "%s:%ld:%d: empty field", c->path, c->lineno, f->col);
     const char *s = f->s + (*f->s == '+');
-    if (!is_integer(s) || *s == '-' || strlen(s) > 3 || atoi(s) > 255)
+    int v = 0, digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
+        v = 10 * v + (*s - '0');
+    if (digits == 0 || *s || v > 255)
         return nn_fail(c->err, c->errlen, "%s:%ld:%d: pixel value '%s' is not an integer 0..255",
                        c->path, c->lineno, f->col, SHOW(f->s));
-    *out = (uint8_t)atoi(s);
+    *out = (uint8_t)v;
     return 0;
 }
 
