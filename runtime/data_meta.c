@@ -6,7 +6,8 @@
  *   "NNDM"  version (1)
  *   n_classes, then each class name: length, bytes
  *   label name: length, bytes; 0xffffffff: none
- *   n_targets, has_target_names (0 or 1), then each name: length, bytes
+ *   n_targets, has_target_names (0, or 1 with n_targets > 0), then each
+ *   name: length, bytes
  *   n_features, then n_features means, then n_features stds
  *
  * and nothing after. Decoding checks every length against the bytes left
@@ -134,7 +135,7 @@ int nn_data_meta_encode(const nn_data_meta *m, unsigned char **buf, size_t *len)
         put_name(&o, m->class_names[k]);
     put_name(&o, m->label_name);
     put_u32(&o, (uint32_t)m->n_targets);
-    put_u32(&o, m->target_names != NULL);
+    put_u32(&o, m->target_names && m->n_targets > 0);
     for (int k = 0; m->target_names && k < m->n_targets; k++)
         put_name(&o, m->target_names[k]);
     put_u32(&o, (uint32_t)m->n_features);
@@ -251,8 +252,9 @@ static int decode(nn_data_meta *m, In *in) {
     if (get_name(in, &m->label_name, 1, "label name") ||
         get_count(in, &m->n_targets, 4, "targets") || get_u32(in, &has_names, "target names"))
         return -1;
-    if (has_names > 1)
-        return nn_fail(in->err, in->errlen, "data meta: the target names flag is %u", has_names);
+    if (has_names > 1 || (has_names && m->n_targets == 0))
+        return nn_fail(in->err, in->errlen, "data meta: the target names flag is %u for %d "
+                       "targets", has_names, m->n_targets);
     if (has_names && get_names(in, &m->target_names, m->n_targets, "target name"))
         return -1;
     if (get_count(in, &m->n_features, 8, "features") ||

@@ -1407,6 +1407,7 @@ static void meta_round_trip_and_corruption(void **state) {
         {14, 1, "data meta: a class name of 65539 bytes, only 65 left"},
         {17, 0, "data meta: a class name holds a NUL byte"},
         {len - 1, 0xbf, "data meta: std 3 is -0.75"},
+        {4 + 4 + 4 + 7 + 7 + 10 + 4, 3, "data meta: the target names flag is 3 for 2 targets"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         unsigned char *c = malloc(len + 1);
@@ -1430,6 +1431,10 @@ static void meta_round_trip_and_corruption(void **state) {
     assert_null(back.label_name);
     assert_int_equal(back.n_features, 0);
     free(buf);
+    unsigned char names_of_none[28];
+    memcpy(names_of_none, "NNDM\1\0\0\0\0\0\0\0\377\377\377\377\0\0\0\0\1\0\0\0\0\0\0\0", 28);
+    assert_int_equal(nn_data_meta_decode(&back, names_of_none, 28, f->err, sizeof f->err), -1);
+    assert_string_equal(f->err, "data meta: the target names flag is 1 for 0 targets");
 }
 
 int main(void) {
