@@ -422,6 +422,17 @@ static int open_sets(nn_data *d, const nn_data_options *o, const nn_data_spec *s
                        o->test);
     if (o->val && o->val_split > 0)
         return nn_fail(err, errlen, "%s: --val FILE and --val-split F exclude each other", o->val);
+    /* a checkpoint's meta belongs to its model, whose sizes are checked:
+     * only a meta made for another model disagrees */
+    int in_size = spec->in_h * spec->in_w * spec->in_c;
+    if (saved && saved->n_features && saved->n_features != in_size)
+        return nn_fail(err, errlen, "the data meta has statistics of %d features, but the "
+                       "model's input has %d values", saved->n_features, in_size);
+    if (saved && (saved->n_classes || saved->n_targets) &&
+        (saved->n_classes ? saved->n_classes : saved->n_targets) != spec->out_size)
+        return nn_fail(err, errlen, "the data meta has %d %s, but the model has %d outputs",
+                       saved->n_classes ? saved->n_classes : saved->n_targets,
+                       saved->n_classes ? "classes" : "targets", spec->out_size);
     if (saved && nn_data_meta_copy(&d->meta, saved))
         return nn_fail(err, errlen, "out of memory for the data meta");
     int stats = o->standardize || (saved && saved->n_features > 0);

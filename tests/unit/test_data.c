@@ -847,6 +847,15 @@ static void csv_saved_class_names(void **state) {
     write_text(path, "w,animal,h\n1,dog,2\n3,cow,4\n");
     expect_open_error(f, &o, &flat2, NN_WANT_TEST, &saved,
                       "%s:3:3: class 'cow' is not one of the model's 2 classes", path);
+    char *three[3] = {"a", "b", "c"};
+    const nn_data_meta other = {.n_classes = 3, .class_names = three};
+    expect_open_error(f, &o, &flat2, NN_WANT_TEST, &other,
+                      "the data meta has 3 classes, but the model has 2 outputs");
+    float mean[3] = {0}, std[3] = {1, 1, 1};
+    const nn_data_meta wider = {.n_features = 3, .mean = mean, .std = std};
+    expect_open_error(f, &o, &flat2, NN_WANT_TEST, &wider,
+                      "the data meta has statistics of 3 features, but the model's input has 2 "
+                      "values");
     const nn_data_meta ints = {0};
     write_text(path, "1,2,3\ncat,1,2\n");
     expect_open_error(f, &o, &flat2, NN_WANT_TEST, &ints,
