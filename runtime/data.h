@@ -19,9 +19,10 @@
 #define NN_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
 /* One set of examples. Features come either as bytes (IDX files, uint8
- * arrays, the Fashion-MNIST CSV layout), scaled x/255 batch by batch, or as
- * floats used as they are (after --standardize, if asked). Targets are
- * either class labels or regression values. */
+ * arrays, the CSV of an image model: the Fashion-MNIST layout), scaled
+ * x/255 batch by batch, or as floats used as they are (after
+ * --standardize, if asked, which turns bytes into floats p/255 first).
+ * Targets are either class labels or regression values. */
 typedef struct {
     uint8_t *pixels; /* (n, in_size) bytes 0..255, or NULL when values holds the features */
     float *values;   /* (n, in_size) floats, or NULL */
@@ -61,16 +62,17 @@ int nn_data_meta_decode(nn_data_meta *m, const unsigned char *buf, size_t len, c
 
 /* The trainer's data options, as given on the command line (docs/trainer.md) */
 typedef struct {
-    const char *dir;              /* --data PATH: a directory as today, or one file */
-    const char *train, *test, *val; /* --train, --test, --val FILE; NULL: not given. A file
-                                   * is a CSV, an .npz, or two files X,Y: features and labels
-                                   * (.npy or IDX; Y may be left out for predict) */
+    const char *dir;              /* --data PATH: a directory as today, or one file;
+                                   * NULL: NN_DEFAULT_DATA */
+    const char *train, *test, *val; /* --train, --test, --val SRC; NULL: not given. SRC is a
+                                   * directory, a CSV, an .npz, or X,Y: features and labels
+                                   * in two files (.npy or IDX; X alone for predict) */
     const char *header;           /* --header yes|no|auto; NULL: auto */
     const char *delimiter;        /* --delimiter , ; or tab; NULL: auto-detected */
     const char *label;            /* --label COL; NULL: the default rule */
     const char *target;           /* --target COL[,COL...]; NULL: classification */
-    double test_split;            /* --test-split F, 0: none */
-    double val_split;             /* --val-split F, 0: none */
+    double test_split;            /* --test-split F, 0 < F < 1; 0: none */
+    double val_split;             /* --val-split F, 0 < F < 1; 0: none */
     int standardize;              /* --standardize */
     uint64_t seed;                /* --seed: draws the --test-split rows */
 } nn_data_options;
@@ -97,10 +99,13 @@ typedef struct {
 } nn_data_spec;
 
 /* Opens the sets `want` asks for, from o; spec->limit keeps the first N
- * training examples (before the validation split). saved: the meta of the
+ * training examples (after the --test-split draw, before the validation
+ * split); the test and validation sets are whole. saved: the meta of the
  * checkpoint in use (eval, predict, resume), or NULL: derive it from the
- * training data. 0 on success; -1 with one line in err naming the file and
- * what is wrong with it. */
+ * training data; either way d->meta holds it after. With
+ * NN_LABELS_OPTIONAL a set may come without labels (labels and targets
+ * NULL). 0 on success; -1 with one line in err naming the file and what is
+ * wrong with it, and nothing left open. */
 int nn_data_open(nn_data *d, const nn_data_options *o, const nn_data_spec *spec, unsigned want,
                  const nn_data_meta *saved, char *err, size_t errlen);
 void nn_data_close(nn_data *d);
@@ -116,7 +121,8 @@ int nn_data_load_idx(nn_dataset *d, const char *images_path, const char *labels_
 /* A CSV file read with the options' header, delimiter, label and target
  * rules. saved: the label mapping to follow (a checkpoint's, or the
  * training file's for its test file), or NULL: derive it into *meta (class
- * names, label and target names). want: NN_LABELS_OPTIONAL or 0. */
+ * names, label and target names; meta may be NULL to drop it). want:
+ * NN_LABELS_OPTIONAL or 0. */
 int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_options *o,
                      const nn_data_spec *spec, unsigned want, const nn_data_meta *saved,
                      nn_data_meta *meta, char *err, size_t errlen);
