@@ -76,6 +76,11 @@ static int read_line(Csv *c) {
     c->lineno++;
     if (n > 0 && c->line[n - 1] == '\r')
         n--;
+    /* the UTF-8 byte order mark some spreadsheets write first: not a field's text */
+    if (c->lineno == 1 && n >= 3 && memcmp(c->line, "\xef\xbb\xbf", 3) == 0) {
+        memmove(c->line, c->line + 3, n - 3);
+        n -= 3;
+    }
     c->line[n] = '\0';
     /* the fields are parsed as C strings: what follows a NUL would go unseen */
     const char *nul = memchr(c->line, '\0', n);

@@ -338,7 +338,7 @@ int nn_data_load_npz(nn_dataset *d, const char *path, const char *role, int fall
     memset(d, 0, sizeof *d);
     unsigned char *zip = NULL, *xb = NULL, *yb = NULL;
     size_t zl = 0, xl = 0, yl = 0;
-    char x_name[32], y_name[32], x_msg[NN_PATH_LEN + 40], y_msg[NN_PATH_LEN + 40];
+    char x_name[32], y_name[32] = "", x_msg[NN_PATH_LEN + 40], y_msg[NN_PATH_LEN + 40];
     nn_npy x, y;
     if (nn_read_file(path, NPY_MAX_FILE, &zip, &zl, err, errlen))
         return -1;

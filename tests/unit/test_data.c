@@ -740,6 +740,14 @@ static void csv_default_label_column(void **state) {
     assert_int_equal(open_csv(f, (nn_data_options){0}, &flat2, "1,1,2\n0,3,4\n"), 0);
     assert_ints(f->all.train.labels, y, 2);
     assert_floats(f->all.train.values, x, 4);
+    /* a UTF-8 byte order mark before the header or the first example is skipped */
+    assert_int_equal(open_csv(f, (nn_data_options){0}, &flat2, "\xef\xbb\xbf" "1,1,2\n0,3,4\n"), 0);
+    assert_int_equal(f->all.train.n, 2);
+    assert_ints(f->all.train.labels, y, 2);
+    assert_int_equal(open_csv(f, (nn_data_options){0}, &flat2,
+                              "\xef\xbb\xbf" "x1,label,x2\n1,1,2\n3,0,4\n"), 0);
+    assert_string_equal(f->all.meta.label_name, "label");
+    assert_floats(f->all.train.values, x, 4);
 }
 
 /* An all-integer CSV for a flat model holds values, not pixels: no /255 */
