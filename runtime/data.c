@@ -131,8 +131,8 @@ static int file_kind(const char *path, Kind *kind, char *err, size_t errlen) {
                                        "a NumPy .npz archive", "an IDX file"};
     Kind by_name = kind_of_name(path), by_content = KIND_NONE;
     struct stat st;
-    if (stat(path, &st) != 0)
-        return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &st) != 0) /* as a directory that is not there */
+        return nn_fail(err, errlen, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return nn_fail(err, errlen, "%s: a directory, not a data file", path);
     if (!S_ISREG(st.st_mode))

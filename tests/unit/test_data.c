@@ -1241,7 +1241,7 @@ static void format_by_name_and_content(void **state) {
                       "%s: named as a NumPy .npz archive, but it holds text", o.train);
     o.train = path_in(f, "gone.csv");
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN, NULL,
-                      "%s: cannot open: No such file or directory", o.train);
+                      "%s: No such file or directory", o.train);
     o.train = "/dev/null";
     expect_open_error(f, &o, &flat2, NN_WANT_TRAIN, NULL, "/dev/null: not a regular file");
     write_text(path_in(f, "x.data"), "1,2,3\n");
