@@ -1,7 +1,9 @@
-/* data.c: loads a data set split (IDX, plain or gzipped, or CSV) into
- * bytes, checks it against the model's input and output sizes, and turns
- * batches into floats. See data.h for the contract, docs/trainer.md for
- * the formats. Every message names the file and says what is wrong.
+/* data.c: the sets of a command. nn_data_open reads --data, --train,
+ * --test and --val (a directory, or files whose format the name and the
+ * content agree on), holds out --test-split and --val-split, applies
+ * --standardize, and turns batches into floats. The format readers are
+ * data_idx.c, data_csv.c and data_npy.c (with data_zip.c); data.h is the
+ * contract, docs/trainer.md ("Data") the rules and every message.
  */
 #include "data.h"
 #include "fail.h"
@@ -9,19 +11,24 @@
 #include "simd.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
-#define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions: n, rows, cols */
-#define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension: n */
-
+/* The stream of nn_hash2(seed, .) that draws the --test-split rows: the
+ * trainer's epoch order and dropout use 1 and 2 (train.c) */
+#define STREAM_TEST_SPLIT 3
 
 static int is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* out = dir/name, or dir/name.gz if only that exists; 0 if neither does */
@@ -33,489 +40,123 @@ static int find_file(char *out, const char *dir, const char *name) {
     return is_file(out);
 }
 
-/* ---------------------------------------------------------------- IDX */
-
-/* An IDX file read as one stream of bytes: as it is, or inflated member
- * after member when it starts with the gzip magic (whatever its name).
- * Not zlib's gzread, which silently ignores whatever follows the last
- * gzip member: a file with bytes appended would load. */
-typedef struct {
-    FILE *f;
-    const char *path;
-    int gzip;        /* the file starts with the gzip magic 1f 8b */
-    int member_done; /* inflate ended a member: next comes another one or the end */
-    z_stream z;      /* next_in/avail_in: the unread part of in[] (for plain files too) */
-    unsigned char in[1 << 16];
-} Idx;
-
-/* Moves the unread input to the front of in[] and reads more behind it */
-static int idx_fill(Idx *s, char *err, size_t errlen) {
-    if (s->z.avail_in)
-        memmove(s->in, s->z.next_in, s->z.avail_in);
-    s->z.next_in = s->in;
-    s->z.avail_in += (uInt)fread(s->in + s->z.avail_in, 1, sizeof s->in - s->z.avail_in, s->f);
-    if (ferror(s->f))
-        return nn_fail(err, errlen, "%s: read error: %s", s->path, strerror(errno));
-    return 0;
-}
-
-/* Reads up to n bytes into buf; *got < n only at the end of the data (a
- * gzip stream cut inside a member ends there too). -1 on corrupt data. */
-static int idx_read(Idx *s, void *buf, size_t n, size_t *got, char *err, size_t errlen) {
-    unsigned char *out = buf;
-    *got = 0;
-    while (*got < n) {
-        /* two bytes: enough to tell whether another gzip member follows */
-        if (s->z.avail_in < 2 && !feof(s->f) && idx_fill(s, err, errlen))
-            return -1;
-        if (!s->gzip) {
-            size_t k = n - *got < s->z.avail_in ? n - *got : s->z.avail_in;
-            if (k == 0)
-                break;
-            memcpy(out + *got, s->z.next_in, k);
-            s->z.next_in += k;
-            s->z.avail_in -= (uInt)k;
-            *got += k;
-            continue;
-        }
-        if (s->member_done) {
-            if (s->z.avail_in == 0)
-                break;
-            if (s->z.avail_in < 2 || s->z.next_in[0] != 0x1f || s->z.next_in[1] != 0x8b)
-                return nn_fail(err, errlen, "%s: corrupt: data after the end of the gzip stream",
-                               s->path);
-            inflateReset(&s->z);
-            s->member_done = 0;
-        }
-        size_t left = n - *got;
-        s->z.next_out = out + *got;
-        s->z.avail_out = left > (1u << 30) ? 1u << 30 : (uInt)left;
-        int r = inflate(&s->z, Z_NO_FLUSH);
-        *got = (size_t)(s->z.next_out - out);
-        if (r == Z_STREAM_END)
-            s->member_done = 1;
-        else if (r == Z_BUF_ERROR) /* no progress: the input ended inside a member */
-            break;
-        else if (r == Z_MEM_ERROR)
-            return nn_fail(err, errlen, "%s: out of memory for zlib", s->path);
-        else if (r != Z_OK)
-            return nn_fail(err, errlen, "%s: corrupt: %s", s->path,
-                           s->z.msg ? s->z.msg : "invalid gzip data");
-    }
-    return 0;
-}
-
-static Idx *idx_open(const char *path, char *err, size_t errlen) {
-    Idx *s = calloc(1, sizeof *s);
-    if (!s) {
-        nn_fail(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    s->path = path;
-    s->f = fopen(path, "rb");
-    if (!s->f)
-        nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    else if (idx_fill(s, err, errlen) == 0) {
-        s->gzip = s->z.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
-        if (!s->gzip || inflateInit2(&s->z, 15 + 16) == Z_OK) /* 16: gzip only */
-            return s;
-        nn_fail(err, errlen, "%s: out of memory for zlib", path);
-        s->gzip = 0;
-    }
-    if (s->f)
-        fclose(s->f);
-    free(s);
-    return NULL;
-}
-
-static void idx_close(Idx *s) {
-    if (!s)
-        return;
-    if (s->gzip)
-        inflateEnd(&s->z);
-    fclose(s->f);
-    free(s);
-}
-
-static int truncated(const Idx *s, size_t want, size_t got, const char *what, char *err,
-                     size_t errlen) {
-    return nn_fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", s->path, want,
-                   what, got);
-}
-
-/* After the last byte the header promises: the end of the file. Reading
- * past the data is also what makes zlib check the gzip trailer's CRC,
- * the only thing that catches most flipped bits in compressed data. */
-static int check_end(Idx *s, char *err, size_t errlen) {
-    char c;
-    size_t got;
-    if (idx_read(s, &c, 1, &got, err, errlen))
-        return -1;
-    if (got)
-        return nn_fail(err, errlen, "%s: corrupt: more data than the header announces", s->path);
-    if (s->gzip && !s->member_done)
-        return nn_fail(err, errlen, "%s: truncated: the gzip stream ends early", s->path);
-    return 0;
-}
-
-static const char *idx_type_name(int type) {
-    switch (type) {
-    case 0x09: return "signed bytes";
-    case 0x0b: return "16-bit integers";
-    case 0x0c: return "32-bit integers";
-    case 0x0d: return "floats";
-    case 0x0e: return "doubles";
-    default: return "unknown";
-    }
-}
-
-/* The header of an IDX file of n_dims dimensions: the magic 00 00 08
- * n_dims (08: unsigned bytes), then n_dims big-endian 32-bit sizes */
-static int read_idx_header(Idx *s, const char *what, int n_dims, uint32_t *dims, char *err,
-                           size_t errlen) {
-    static const char *const names[4] = {"", "count", "", "count, rows, columns"};
-    uint8_t b[16];
-    size_t len = 4 * (size_t)(1 + n_dims), got;
-    if (idx_read(s, b, len, &got, err, errlen))
-        return -1;
-    uint32_t v[4];
-    for (size_t i = 0; i < got / 4; i++)
-        v[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
-               (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
-    uint32_t magic = 0x800u | (uint32_t)n_dims;
-    if (got >= 4 && (b[0] || b[1]))
-        return nn_fail(err, errlen,
-                       "%s: wrong magic number 0x%08x: not an IDX %s file (expected 0x%08x)",
-                       s->path, v[0], what, magic);
-    if (got >= 4 && b[2] != 0x08)
-        return nn_fail(err, errlen,
-                       "%s: IDX data type 0x%02x (%s) is not supported: expected unsigned bytes "
-                       "(0x08)",
-                       s->path, b[2], idx_type_name(b[2]));
-    if (got >= 4 && b[3] != n_dims)
-        return nn_fail(err, errlen, "%s: not an IDX %s file: %d dimension%s, expected %d (%s)",
-                       s->path, what, b[3], b[3] == 1 ? "" : "s", n_dims, names[n_dims]);
-    if (got < len)
-        return truncated(s, len, got, "header", err, errlen);
-    memcpy(dims, v + 1, sizeof *dims * (size_t)n_dims);
-    return 0;
-}
-
-/* Reads the next `total` bytes of s, keeping the first `keep` of them in
- * *buf. The buffer grows as the data arrives, so a header that promises
- * more than the file holds (a small .gz can promise anything) costs no
- * more memory than the data that is there. Bytes past `keep` (--limit)
- * are read and dropped: the count is checked all the same. */
-static int read_data(Idx *s, uint8_t **buf, size_t keep, size_t total, const char *what,
-                     char *err, size_t errlen) {
-    uint8_t drop[1 << 14];
-    size_t got = 0, cap = 0;
-    while (got < total) {
-        if (got < keep && got == cap) {
-            size_t new_cap = cap < (1u << 20) ? 1u << 20 : 2 * cap;
-            new_cap = new_cap < keep ? new_cap : keep;
-            uint8_t *p = realloc(*buf, new_cap);
-            if (!p)
-                return nn_fail(err, errlen, "%s: out of memory for %zu bytes of %s", s->path,
-                               new_cap, what);
-            *buf = p;
-            cap = new_cap;
-        }
-        uint8_t *to = got < keep ? *buf + got : drop;
-        size_t room = got < keep ? cap - got : total - got;
-        room = got < keep || room < sizeof drop ? room : sizeof drop;
-        size_t k;
-        if (idx_read(s, to, room, &k, err, errlen))
-            return -1;
-        got += k;
-        if (k < room)
-            break;
-    }
-    if (got < total)
-        return truncated(s, total, got, what, err, errlen);
-    return 0;
-}
-
-/* IDX images have one channel. An image input takes exactly its rows and
- * columns; a flat `input N` (1x1xN to the runtime, like `input 1x1xN`,
- * which it cannot tell apart) takes images of any rows x cols = N, row
- * after row, which is what its first dense layer sees of them anyway. */
-static int check_shape(const char *path, uint32_t rows, uint32_t cols, const nn_data_spec *spec,
-                       char *err, size_t errlen) {
-    unsigned long long size = (unsigned long long)rows * cols;
-    if (spec->in_h == 1 && spec->in_w == 1) {
-        if (size != (unsigned long long)spec->in_c)
-            return nn_fail(err, errlen,
-                           "%s: images are %ux%u = %llu values but the model's input has %d "
-                           "values",
-                           path, rows, cols, size, spec->in_c);
-        return 0;
-    }
-    if (rows != (uint32_t)spec->in_h || cols != (uint32_t)spec->in_w || spec->in_c != 1)
-        return nn_fail(err, errlen, "%s: images are %ux%ux1 but the model's input is %dx%dx%d",
-                       path, rows, cols, spec->in_h, spec->in_w, spec->in_c);
-    return 0;
-}
-
-/* The first n of the count labels in lab, all of which must be classes */
-static int take_labels(nn_dataset *d, const uint8_t *lab, size_t n, size_t count,
-                       const char *path, int out_size, char *err, size_t errlen) {
-    for (size_t i = 0; i < count; i++)
-        if (lab[i] >= out_size)
-            return nn_fail(err, errlen,
-                           "%s: label %d of example %zu is out of range for %d classes (0..%d)",
-                           path, lab[i], i + 1, out_size, out_size - 1);
-    d->labels = malloc(n * sizeof *d->labels);
-    if (!d->labels)
-        return nn_fail(err, errlen, "%s: out of memory for %zu labels", path, n);
-    for (size_t i = 0; i < n; i++)
-        d->labels[i] = lab[i];
-    return 0;
-}
-
-/* Checks both headers against each other and the model, then reads the
- * images whole (so by the labels, the count is known to be real) */
-static int load_idx_files(nn_dataset *d, Idx *fi, Idx *fl, const nn_data_spec *spec, char *err,
-                          size_t errlen) {
-    /* Zeroed only for gcc -O3, which cannot see read_idx_header fill them */
-    uint32_t di[3] = {0}, dl[1] = {0};
-    if (read_idx_header(fi, "images", 3, di, err, errlen) ||
-        read_idx_header(fl, "labels", 1, dl, err, errlen) ||
-        check_shape(fi->path, di[1], di[2], spec, err, errlen))
-        return -1;
-    if (di[0] != dl[0])
-        return nn_fail(err, errlen, "%s has %u images but %s has %u labels", fi->path, di[0],
-                       fl->path, dl[0]);
-    if (di[0] == 0)
-        return nn_fail(err, errlen, "%s: no images", fi->path);
-    size_t size = (size_t)di[1] * di[2]; /* the model's input size, after check_shape */
-    size_t n = di[0] < spec->limit ? di[0] : spec->limit;
-    uint8_t *lab = NULL;
-    d->n = n;
-    d->in_size = (int)size;
-    int rc = read_data(fi, &d->pixels, n * size, di[0] * size, "pixels", err, errlen) ||
-             check_end(fi, err, errlen) ||
-             read_data(fl, &lab, dl[0], dl[0], "labels", err, errlen) ||
-             check_end(fl, err, errlen) ||
-             take_labels(d, lab, n, dl[0], fl->path, spec->out_size, err, errlen);
-    free(lab);
-    return rc ? -1 : 0;
-}
-
-int nn_data_load_idx(nn_dataset *d, const char *images_path, const char *labels_path,
-                     const nn_data_spec *spec, char *err, size_t errlen) {
-    memset(d, 0, sizeof *d);
-    Idx *fi = idx_open(images_path, err, errlen);
-    Idx *fl = fi ? idx_open(labels_path, err, errlen) : NULL;
-    int rc = fi && fl ? load_idx_files(d, fi, fl, spec, err, errlen) : -1;
-    idx_close(fi);
-    idx_close(fl);
-    if (rc)
-        nn_data_free(d);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- CSV */
-
-/* Parses one integer field at *p, which must end at ',' or the line's end
- * (spaces around it are allowed); advances *p past the comma. */
-static int parse_field(const char **p, long *value) {
-    const char *s = *p;
-    char *end;
-    while (*s == ' ' || *s == '\t')
-        s++;
-    *value = strtol(s, &end, 10); /* on overflow, LONG_MAX or LONG_MIN: out of range below */
-    if (end == s)
-        return -1;
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (*end != ',' && *end != '\0')
-        return -1;
-    *p = *end == ',' ? end + 1 : end;
-    return 0;
-}
-
-static size_t count_fields(const char *line) {
-    size_t n = 1;
-    for (; *line; line++)
-        n += *line == ',';
-    return n;
-}
-
-/* The longest line read_csv takes: 1 MiB, or 64 times an example's
- * longest plain line (in_size + 1 fields of three digits and a comma) if
- * that is more. Without a cap, a file without line breaks (a binary file,
- * the wrong file) would be read into memory whole as one line. */
-static size_t max_line(int in_size) {
-    size_t longest = 4 * ((size_t)in_size + 1);
-    return 64 * longest > (1u << 20) ? 64 * longest : 1u << 20;
-}
-
-enum { LINE_END = 0, LINE_OK = 1, LINE_TOO_LONG = -1, LINE_NO_MEMORY = -2 };
-
-/* Reads one line into *line (growing it to at most max + 1 bytes), without
- * its line end (\n or \r\n), and its length into *len */
-static int read_line(FILE *f, char **line, size_t *cap, size_t max, size_t *len) {
-    size_t n = 0;
-    int c;
-    if (!*line && !(*line = malloc(*cap = 4096)))
-        return LINE_NO_MEMORY;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-        if (n == max)
-            return LINE_TOO_LONG;
-        if (n + 1 >= *cap) { /* room for c and the final '\0' */
-            size_t new_cap = 2 * *cap;
-            new_cap = new_cap < max + 1 ? new_cap : max + 1;
-            char *p = realloc(*line, new_cap);
-            if (!p)
-                return LINE_NO_MEMORY;
-            *line = p;
-            *cap = new_cap;
-        }
-        (*line)[n++] = (char)c;
-    }
-    if (c == EOF && n == 0)
-        return LINE_END;
-    if (n > 0 && (*line)[n - 1] == '\r')
-        n--;
-    (*line)[n] = '\0';
-    *len = n;
-    return LINE_OK;
-}
-
-static int is_blank(const char *s) {
-    return s[strspn(s, " \t")] == '\0';
-}
-
-/* The length of the field starting at s, to quote it in a message */
-static int field_len(const char *s) {
-    return (int)strcspn(s, ",");
-}
-
-/* Parses one data line into example i of d */
-static int parse_csv_line(nn_dataset *d, size_t i, const char *line, const char *path, long lineno,
-                          const nn_data_spec *spec, char *err, size_t errlen) {
-    size_t fields = count_fields(line);
-    if (fields != (size_t)d->in_size + 1)
-        return nn_fail(
-            err, errlen,
-            "%s:%ld: wrong number of fields: expected %d (a label and %d pixel values), got %zu",
-            path, lineno, d->in_size + 1, d->in_size, fields);
-    const char *p = line;
-    for (int f = 0; f <= d->in_size; f++) {
-        const char *start = p;
-        long v;
-        if (parse_field(&p, &v))
-            return nn_fail(err, errlen, "%s:%ld: field %d '%.*s' is not an integer", path, lineno,
-                        f + 1, field_len(start), start);
-        if (f == 0 && (v < 0 || v >= spec->out_size))
-            return nn_fail(err, errlen,
-                           "%s:%ld: label '%.*s' is out of range for %d classes (0..%d)", path,
-                           lineno, field_len(start), start, spec->out_size, spec->out_size - 1);
-        if (f > 0 && (v < 0 || v > 255))
-            return nn_fail(err, errlen, "%s:%ld: field %d: pixel value '%.*s' is outside 0..255",
-                           path, lineno, f + 1, field_len(start), start);
-        if (f == 0)
-            d->labels[i] = (int)v;
-        else
-            d->pixels[i * (size_t)d->in_size + (size_t)f - 1] = (uint8_t)v;
-    }
-    return 0;
-}
-
-/* Makes room for example i, doubling the arrays (the row count is unknown
- * until the end; the slack is released by shrink_examples). */
-static int grow_examples(nn_dataset *d, size_t *cap, size_t i, const char *path, char *err,
-                         size_t errlen) {
-    if (i < *cap)
-        return 0;
-    size_t new_cap = *cap ? 2 * *cap : 1024;
-    uint8_t *px = realloc(d->pixels, new_cap * (size_t)d->in_size);
-    if (px)
-        d->pixels = px;
-    int *lb = realloc(d->labels, new_cap * sizeof *lb);
-    if (lb)
-        d->labels = lb;
-    if (!px || !lb)
-        return nn_fail(err, errlen, "%s: out of memory after %zu examples", path, i);
-    *cap = new_cap;
-    return 0;
-}
-
-static void shrink_examples(nn_dataset *d) {
-    uint8_t *px = realloc(d->pixels, d->n * (size_t)d->in_size);
-    int *lb = realloc(d->labels, d->n * sizeof *lb);
-    if (px)
-        d->pixels = px;
-    if (lb)
-        d->labels = lb;
-}
-
-static int read_csv(nn_dataset *d, FILE *f, const char *path, const nn_data_spec *spec, char *err,
-                    size_t errlen) {
-    char *line = NULL;
-    size_t line_cap = 0, cap = 0, len, max = max_line(d->in_size);
-    long lineno = 0;
-    int rc = 0, got;
-    while (rc == 0 && d->n < spec->limit &&
-           (got = read_line(f, &line, &line_cap, max, &len)) != LINE_END) {
-        lineno++;
-        if (got == LINE_TOO_LONG) {
-            rc = nn_fail(err, errlen,
-                         "%s:%ld: line longer than %zu bytes: not one example of %d pixel values",
-                         path, lineno, max, d->in_size);
-            break;
-        }
-        if (got == LINE_NO_MEMORY) {
-            rc = nn_fail(err, errlen, "%s:%ld: out of memory for the line", path, lineno);
-            break;
-        }
-        /* the fields are parsed as a C string: what follows a NUL would go unseen */
-        const char *nul = memchr(line, '\0', len);
-        if (nul) {
-            rc = nn_fail(err, errlen, "%s:%ld: NUL byte at column %zu", path, lineno,
-                         (size_t)(nul - line) + 1);
-            break;
-        }
-        const char *p = line;
-        long first;
-        if (is_blank(line) || (lineno == 1 && parse_field(&p, &first)))
-            continue; /* a header names its columns: its first field is not a number */
-        rc = grow_examples(d, &cap, d->n, path, err, errlen);
-        if (rc == 0)
-            rc = parse_csv_line(d, d->n, line, path, lineno, spec, err, errlen);
-        if (rc == 0)
-            d->n++;
-    }
-    free(line);
-    if (rc)
-        return rc;
-    if (ferror(f))
-        return nn_fail(err, errlen, "%s: read error: %s", path, strerror(errno));
-    if (d->n == 0)
-        return nn_fail(err, errlen, "%s: no examples", path);
-    shrink_examples(d);
-    return 0;
-}
-
-int nn_data_load_csv(nn_dataset *d, const char *path, const nn_data_spec *spec, char *err,
-                     size_t errlen) {
-    memset(d, 0, sizeof *d);
-    d->in_size = spec->in_h * spec->in_w * spec->in_c;
-    FILE *f = fopen(path, "r");
+int nn_read_file(const char *path, size_t max, unsigned char **buf, size_t *len, char *err,
+                 size_t errlen) {
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
     if (!f)
         return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    int rc = read_csv(d, f, path, spec, err, errlen);
+    struct stat st;
+    int rc = 0;
+    if (fstat(fileno(f), &st) != 0)
+        rc = nn_fail(err, errlen, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = nn_fail(err, errlen, "%s: not a regular file", path);
+    else if ((unsigned long long)st.st_size > max)
+        rc = nn_fail(err, errlen, "%s: %lld bytes: larger than the %zu this reader takes", path,
+                     (long long)st.st_size, max);
+    else if (!(*buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
+        rc = nn_fail(err, errlen, "%s: out of memory for %lld bytes", path,
+                     (long long)st.st_size);
+    else if (fread(*buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+        rc = nn_fail(err, errlen, "%s: read error: %s", path,
+                     ferror(f) ? strerror(errno) : "the file shrank");
     fclose(f);
-    if (rc)
-        nn_data_free(d);
-    return rc;
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+        return -1;
+    }
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- formats */
+
+typedef enum { KIND_NONE, KIND_TEXT, KIND_NPY, KIND_NPZ, KIND_IDX, KIND_GZIP } Kind;
+
+static const char *const kind_names[] = {"nothing (an empty file)", "text", "a NumPy .npy array",
+                                         "a NumPy .npz archive", "an IDX file", "gzip data"};
+
+static int ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+/* What the name says: .csv, .tsv and .txt are CSV; .npy, .npz; a name
+ * ending -ubyte or .idx, each maybe .gz, is IDX. KIND_NONE: none of them. */
+static Kind kind_of_name(const char *path) {
+    char base[NN_PATH_LEN];
+    snprintf(base, sizeof base, "%s", path);
+    if (ends_with(base, ".gz"))
+        base[strlen(base) - 3] = '\0';
+    if (ends_with(base, "-ubyte") || ends_with(base, ".idx"))
+        return KIND_IDX;
+    if (ends_with(path, ".csv") || ends_with(path, ".tsv") || ends_with(path, ".txt"))
+        return KIND_TEXT;
+    if (ends_with(path, ".npy"))
+        return KIND_NPY;
+    if (ends_with(path, ".npz"))
+        return KIND_NPZ;
+    return KIND_NONE;
+}
+
+/* What the first bytes say */
+static int kind_of_content(const char *path, Kind *kind, char *err, size_t errlen) {
+    unsigned char b[6];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nn_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n == 0)
+        *kind = KIND_NONE;
+    else if (n == 6 && memcmp(b, "\x93NUMPY", 6) == 0)
+        *kind = KIND_NPY;
+    else if (n >= 4 && b[0] == 'P' && b[1] == 'K' && ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6)))
+        *kind = KIND_NPZ;
+    else if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        *kind = KIND_GZIP;
+    else if (n >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 8)
+        *kind = KIND_IDX;
+    else
+        *kind = KIND_TEXT;
+    return 0;
+}
+
+/* The format of a data file, by its name and its content, which must agree */
+static int file_kind(const char *path, Kind *kind, char *err, size_t errlen) {
+    static const char *const said[] = {"", "a CSV file", "a NumPy .npy array",
+                                       "a NumPy .npz archive", "an IDX file"};
+    Kind by_name = kind_of_name(path), by_content = KIND_NONE;
+    struct stat st;
+    if (stat(path, &st) != 0) /* as a directory that is not there */
+        return nn_fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return nn_fail(err, errlen, "%s: a directory, not a data file", path);
+    if (!S_ISREG(st.st_mode))
+        return nn_fail(err, errlen, "%s: not a regular file", path);
+    if (by_name == KIND_NONE)
+        return nn_fail(err, errlen, "%s: unknown data file type: expected .csv, .tsv, .txt, "
+                       ".npy, .npz, or IDX (-ubyte or .idx, maybe .gz)", path);
+    if (kind_of_content(path, &by_content, err, errlen))
+        return -1;
+    int agree = by_name == by_content || (by_name == KIND_IDX && by_content == KIND_GZIP) ||
+                (by_name == KIND_TEXT && by_content == KIND_NONE);
+    if (!agree)
+        return nn_fail(err, errlen, "%s: named as %s, but it holds %s", path, said[by_name],
+                       kind_names[by_content]);
+    *kind = by_name;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- a directory */
 
-int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_spec *spec,
-                 char *err, size_t errlen) {
+/* The split of the data set in dir: IDX files or SPLIT.csv */
+static int load_dir(nn_dataset *d, const char *dir, nn_split split, const nn_data_options *o,
+                    const nn_data_spec *spec, unsigned want, const nn_data_meta *saved,
+                    nn_data_meta *meta, char *err, size_t errlen) {
     static const char *const names[2][3] = {
         {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "train.csv"},
         {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test.csv"},
@@ -536,12 +177,18 @@ int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_s
     if (has_images && has_labels)
         return nn_data_load_idx(d, images, labels, spec, err, errlen);
     if (is_file(csv))
-        return nn_data_load_csv(d, csv, spec, err, errlen);
+        return nn_data_load_csv(d, csv, o, spec, want, saved, meta, err, errlen);
     if (has_images || has_labels)
         return nn_fail(err, errlen, "missing file %s/%s[.gz] (%s was found)", dir,
-                    name[has_images ? 1 : 0], has_images ? images : labels);
+                       name[has_images ? 1 : 0], has_images ? images : labels);
     return nn_fail(err, errlen, "%s: no %s set: expected %s[.gz] and %s[.gz], or %s", dir,
-                split == NN_TRAIN ? "training" : "test", name[0], name[1], name[2]);
+                   split == NN_TRAIN ? "training" : "test", name[0], name[1], name[2]);
+}
+
+int nn_data_load(nn_dataset *d, const char *dir, nn_split split, const nn_data_spec *spec,
+                 char *err, size_t errlen) {
+    const nn_data_options defaults = {0};
+    return load_dir(d, dir, split, &defaults, spec, 0, NULL, NULL, err, errlen);
 }
 
 void nn_data_free(nn_dataset *d) {
@@ -554,30 +201,315 @@ void nn_data_free(nn_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* ---------------------------------------------------------------- one set */
+
+/* How a set reads: the options, the model, the label mapping to follow */
+typedef struct {
+    const nn_data_options *o;
+    const nn_data_spec *spec;
+    unsigned want;              /* NN_LABELS_OPTIONAL */
+    int regression;             /* labels are targets, whatever their type */
+    const nn_data_meta *saved;  /* the mapping to follow, or NULL: derive it */
+    nn_data_meta *meta;         /* where a derived mapping goes */
+    int shared;                 /* the source gave the training set too: an .npz's x.npy
+                                 * is that set, not this one */
+} Reading;
+
+/* The set `role` (train, test, val) of SOURCE: a directory (split), a
+ * CSV, an .npz, or X,Y (two .npy or two IDX files; X alone for predict) */
+static int load_set(nn_dataset *d, const char *source, nn_split split, const char *role,
+                    const Reading *r, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    if (is_dir(source))
+        return load_dir(d, source, split, r->o, r->spec, r->want, r->saved, r->meta, err,
+                        errlen);
+    char x[NN_PATH_LEN];
+    const char *comma = strchr(source, ','), *y = comma ? comma + 1 : NULL;
+    snprintf(x, sizeof x, "%.*s", comma ? (int)(comma - source) : (int)strlen(source), source);
+    Kind kx, ky;
+    if (file_kind(x, &kx, err, errlen) || (y && file_kind(y, &ky, err, errlen)))
+        return -1;
+    if (y && (kx != ky || (kx != KIND_NPY && kx != KIND_IDX)))
+        return nn_fail(err, errlen, "%s: features and labels X,Y are two .npy files or two IDX "
+                       "files", source);
+    if (!y && (kx == KIND_NPY || kx == KIND_IDX) && !(r->want & NN_LABELS_OPTIONAL && kx == KIND_NPY))
+        return nn_fail(err, errlen, "%s: the features need their labels: give the two files as "
+                       "X,Y", source);
+    switch (kx) {
+    case KIND_TEXT:
+        return nn_data_load_csv(d, x, r->o, r->spec, r->want, r->saved, r->meta, err, errlen);
+    case KIND_NPY:
+        return nn_data_load_npy(d, x, y, r->spec, r->regression, err, errlen);
+    case KIND_IDX:
+        return nn_data_load_idx(d, x, y, r->spec, err, errlen);
+    default: {
+        int rc = nn_data_load_npz(d, x, role, !r->shared, r->spec, r->regression, r->want, err,
+                                  errlen);
+        if (rc == 1)
+            return nn_fail(err, errlen, "%s: no x_%s.npy%s in the archive", x, role,
+                           r->shared ? "" : " (or x.npy)");
+        return rc;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------- splits */
+
+/* Moves the rows marked in `held` behind the others, each part in its
+ * order: the rows of `row` bytes in a (n rows) */
+static int partition(void *a, size_t row, size_t n, const unsigned char *held, size_t k) {
+    if (!a)
+        return 0;
+    unsigned char *base = a, *tmp = malloc(k * row);
+    if (!tmp)
+        return -1;
+    size_t kept = 0, out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (held[i])
+            memcpy(tmp + out++ * row, base + i * row, row);
+        else
+            memmove(base + kept++ * row, base + i * row, row);
+    memcpy(base + kept * row, tmp, k * row);
+    free(tmp);
+    return 0;
+}
+
+/* rows first .. first+n of d, as a view */
+static nn_dataset view_of(const nn_dataset *d, size_t first, size_t n) {
+    size_t in = (size_t)d->in_size, t = (size_t)d->n_targets;
+    nn_dataset v = *d;
+    v.pixels = d->pixels ? d->pixels + first * in : NULL;
+    v.values = d->values ? d->values + first * in : NULL;
+    v.labels = d->labels ? d->labels + first : NULL;
+    v.targets = d->targets ? d->targets + first * t : NULL;
+    v.n = n;
+    v.view = 1;
+    return v;
+}
+
+/* --test-split F: floor(F n) rows drawn by a Fisher-Yates shuffle of
+ * 0..n-1 (as the epoch order's) with nn_rng seeded by nn_hash2(seed, 3);
+ * the first k of the shuffled order are held out. Both parts keep the
+ * file's order; the test rows move behind the training rows, a view. */
+static int split_test(nn_data *d, double f, uint64_t seed, const char *source, char *err,
+                      size_t errlen) {
+    nn_dataset *t = &d->train;
+    size_t n = t->n, k = (size_t)floor(f * (double)n);
+    if (k == 0 || k == n)
+        return nn_fail(err, errlen, "%s: --test-split %g holds out %zu of the %zu examples", source,
+                       f, k, n);
+    size_t *perm = malloc(n * sizeof *perm);
+    unsigned char *held = calloc(n, 1);
+    int rc = 0;
+    if (!perm || !held)
+        rc = nn_fail(err, errlen, "%s: out of memory for --test-split", source);
+    if (rc == 0) {
+        nn_rng r = nn_rng_seed(nn_hash2(seed, STREAM_TEST_SPLIT));
+        for (size_t i = 0; i < n; i++)
+            perm[i] = i;
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)(nn_rng_next(&r) % (i + 1)), s = perm[i];
+            perm[i] = perm[j];
+            perm[j] = s;
+        }
+        for (size_t i = 0; i < k; i++)
+            held[perm[i]] = 1;
+        size_t in = (size_t)t->in_size, nt = (size_t)t->n_targets;
+        if (partition(t->pixels, in, n, held, k) ||
+            partition(t->values, in * sizeof(float), n, held, k) ||
+            partition(t->labels, sizeof(int), n, held, k) ||
+            partition(t->targets, nt * sizeof(float), n, held, k))
+            rc = nn_fail(err, errlen, "%s: out of memory for --test-split", source);
+    }
+    free(perm);
+    free(held);
+    if (rc == 0) {
+        d->test = view_of(t, n - k, k);
+        t->n = n - k;
+    }
+    return rc;
+}
+
+/* --val-split F: the last floor(F n) training examples (Keras's
+ * validation_split), a view */
+static int split_val(nn_data *d, double f, const char *source, char *err, size_t errlen) {
+    nn_dataset *t = &d->train;
+    size_t k = (size_t)floor(f * (double)t->n);
+    if (k == 0 || k == t->n)
+        return nn_fail(err, errlen, "%s: --val-split %g holds out %zu of the %zu training "
+                       "examples", source, f, k, t->n);
+    d->val = view_of(t, t->n - k, k);
+    t->n -= k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- --standardize */
+
+/* Pixels as the floats p/255 the model sees, so they can be standardized */
+static int to_values(nn_dataset *d, const char *source, char *err, size_t errlen) {
+    if (!d->pixels)
+        return 0;
+    size_t count = d->n * (size_t)d->in_size;
+    float *v = malloc((count ? count : 1) * sizeof *v);
+    if (!v)
+        return nn_fail(err, errlen, "%s: out of memory for --standardize", source);
+    for (size_t i = 0; i < count; i++)
+        v[i] = d->pixels[i] / 255.0f;
+    free(d->pixels);
+    d->pixels = NULL;
+    d->values = v;
+    return 0;
+}
+
+/* The training rows' mean and standard deviation (ddof 0) per feature, in
+ * double, rows in order; a constant feature gets std 1 */
+static int compute_stats(nn_data_meta *m, const nn_dataset *d, const char *source, char *err,
+                         size_t errlen) {
+    size_t in = (size_t)d->in_size;
+    double *sum = calloc(in, sizeof *sum), *sq = calloc(in, sizeof *sq);
+    m->mean = malloc(in * sizeof *m->mean);
+    m->std = malloc(in * sizeof *m->std);
+    int rc = 0;
+    if (!sum || !sq || !m->mean || !m->std)
+        rc = nn_fail(err, errlen, "%s: out of memory for --standardize", source);
+    for (size_t i = 0; rc == 0 && i < d->n; i++)
+        for (size_t j = 0; j < in; j++)
+            sum[j] += d->values[i * in + j];
+    for (size_t j = 0; rc == 0 && j < in; j++)
+        sum[j] /= (double)d->n;
+    for (size_t i = 0; rc == 0 && i < d->n; i++)
+        for (size_t j = 0; j < in; j++) {
+            double e = d->values[i * in + j] - sum[j];
+            sq[j] += e * e;
+        }
+    for (size_t j = 0; rc == 0 && j < in; j++) {
+        double s = sqrt(sq[j] / (double)d->n);
+        m->mean[j] = (float)sum[j];
+        m->std[j] = s > 0 && (float)s > 0 ? (float)s : 1.0f;
+    }
+    m->n_features = rc == 0 ? (int)in : 0;
+    free(sum);
+    free(sq);
+    return rc;
+}
+
+/* x' = (x - mean) / std, in float */
+static void standardize(nn_dataset *d, const nn_data_meta *m) {
+    size_t in = (size_t)d->in_size;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t j = 0; j < in; j++)
+            d->values[i * in + j] = (d->values[i * in + j] - m->mean[j]) / m->std[j];
+}
+
 /* ---------------------------------------------------------------- the sets of a command */
 
-/* So far the directory layout only: --train, --test, --val and the splits
- * come with the file readers */
-int nn_data_open(nn_data *d, const nn_data_options *o, const nn_data_spec *spec, unsigned want,
-                 const nn_data_meta *saved, char *err, size_t errlen) {
-    (void)saved;
-    memset(d, 0, sizeof *d);
+/* A source that holds more than one set: a directory or an .npz */
+static int has_sets(const char *source) {
+    return is_dir(source) || (!strchr(source, ',') && ends_with(source, ".npz"));
+}
+
+static int open_sets(nn_data *d, const nn_data_options *o, const nn_data_spec *spec,
+                     unsigned want, const nn_data_meta *saved, char *err, size_t errlen) {
+    const char *dir = o->dir ? o->dir : NN_DEFAULT_DATA;
     nn_data_spec all = *spec;
     all.limit = SIZE_MAX;
-    if ((want & NN_WANT_TRAIN) && nn_data_load(&d->train, o->dir, NN_TRAIN, spec, err, errlen))
-        return -1;
-    if ((want & NN_WANT_TEST) && nn_data_load(&d->test, o->dir, NN_TEST, &all, err, errlen)) {
-        nn_data_close(d);
-        return -1;
+    if (o->test_split < 0 || o->test_split >= 1 || o->val_split < 0 || o->val_split >= 1)
+        return nn_fail(err, errlen, "--%s-split %g: expected a fraction, 0 < F < 1",
+                       o->test_split < 0 || o->test_split >= 1 ? "test" : "val",
+                       o->test_split < 0 || o->test_split >= 1 ? o->test_split : o->val_split);
+    if (o->test && o->test_split > 0)
+        return nn_fail(err, errlen, "%s: --test FILE and --test-split F exclude each other",
+                       o->test);
+    if (o->val && o->val_split > 0)
+        return nn_fail(err, errlen, "%s: --val FILE and --val-split F exclude each other", o->val);
+    /* a checkpoint's meta belongs to its model, whose sizes are checked:
+     * only a meta made for another model disagrees */
+    int in_size = spec->in_h * spec->in_w * spec->in_c;
+    if (saved && saved->n_features && saved->n_features != in_size)
+        return nn_fail(err, errlen, "the data meta has statistics of %d features, but the "
+                       "model's input has %d values", saved->n_features, in_size);
+    if (saved && (saved->n_classes || saved->n_targets) &&
+        (saved->n_classes ? saved->n_classes : saved->n_targets) != spec->out_size)
+        return nn_fail(err, errlen, "the data meta has %d %s, but the model has %d outputs",
+                       saved->n_classes ? saved->n_classes : saved->n_targets,
+                       saved->n_classes ? "classes" : "targets", spec->out_size);
+    if (saved && nn_data_meta_copy(&d->meta, saved))
+        return nn_fail(err, errlen, "out of memory for the data meta");
+    int stats = o->standardize || (saved && saved->n_features > 0);
+    Reading r = {o, &all, want & NN_LABELS_OPTIONAL, o->target || (saved && saved->n_targets > 0),
+                 saved, saved ? NULL : &d->meta, 0};
+    if (want & NN_WANT_TRAIN) {
+        const char *src = o->train ? o->train : dir;
+        int hold_out = (want & NN_WANT_TEST) && o->test_split > 0;
+        Reading tr = r;
+        tr.spec = hold_out ? &all : spec; /* --limit after the held-out rows are drawn */
+        if (load_set(&d->train, src, NN_TRAIN, "train", &tr, err, errlen) ||
+            (stats && to_values(&d->train, src, err, errlen)))
+            return -1;
+        /* the other sets follow the training data's class names and kind */
+        r.saved = &d->meta;
+        r.meta = NULL;
+        r.regression = r.regression || d->train.targets;
+        if (!saved && d->train.targets)
+            d->meta.n_targets = d->train.n_targets;
+        if (hold_out) {
+            if (split_test(d, o->test_split, o->seed, src, err, errlen))
+                return -1;
+            if (d->train.n > spec->limit)
+                d->train.n = spec->limit;
+        } else if (want & NN_WANT_TEST) {
+            const char *test_src = o->test ? o->test : has_sets(src) ? src : NULL;
+            if (!test_src)
+                return nn_fail(err, errlen, "%s: no test set: give --test FILE or --test-split F",
+                               src);
+            Reading te = r;
+            te.shared = !o->test;
+            if (load_set(&d->test, test_src, NN_TEST, "test", &te, err, errlen) ||
+                (stats && to_values(&d->test, test_src, err, errlen)))
+                return -1;
+        }
+        if (o->val) {
+            if (load_set(&d->val, o->val, NN_TEST, "val", &r, err, errlen) ||
+                (stats && to_values(&d->val, o->val, err, errlen)))
+                return -1;
+        } else if (o->val_split > 0 && split_val(d, o->val_split, src, err, errlen))
+            return -1;
+    } else if (want & NN_WANT_TEST) {
+        const char *src = o->test ? o->test : dir;
+        if (load_set(&d->test, src, NN_TEST, "test", &r, err, errlen) ||
+            (stats && to_values(&d->test, src, err, errlen)))
+            return -1;
     }
+    if (!stats)
+        return 0;
+    if (!saved || !saved->n_features) {
+        if (!(want & NN_WANT_TRAIN))
+            return nn_fail(err, errlen, "--standardize: no training statistics to apply (the "
+                           "checkpoint was trained without --standardize)");
+        if (compute_stats(&d->meta, &d->train, o->train ? o->train : dir, err, errlen))
+            return -1;
+    }
+    nn_dataset *sets[3] = {&d->train, &d->val, &d->test};
+    for (int k = 0; k < 3; k++)
+        if (sets[k]->n)
+            standardize(sets[k], &d->meta);
     return 0;
+}
+
+int nn_data_open(nn_data *d, const nn_data_options *o, const nn_data_spec *spec, unsigned want,
+                 const nn_data_meta *saved, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    if (open_sets(d, o, spec, want, saved, err, errlen) == 0)
+        return 0;
+    nn_data_close(d);
+    return -1;
 }
 
 void nn_data_close(nn_data *d) {
     nn_data_free(&d->train);
     nn_data_free(&d->val);
     nn_data_free(&d->test);
-    memset(&d->meta, 0, sizeof d->meta);
+    nn_data_meta_free(&d->meta);
 }
 
 /* One example's pixels as floats: 16 conversions and divisions per

@@ -69,6 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     nn_dataset d;
     char err[1024] = "";
     int rc = nn_data_load_idx(&d, images, labels, &spec, err, sizeof err);
+    if (rc == 0 && (!d.pixels || !d.labels))
+        abort();
     check_loaded(rc, &d, &spec, err, images, labels);
     return 0;
 }
