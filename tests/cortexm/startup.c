@@ -77,7 +77,7 @@ void board_print(const char *s) {
 
 /* argv from semihosting's command line (qemu's -semihosting-config arg=...), split at spaces */
 static int get_args(char **argv, int max) {
-    static char cmdline[256];
+    static char cmdline[1024]; /* the paths are the test's temporary files */
     uint32_t block[2] = {(uint32_t)cmdline, sizeof cmdline - 1};
     int argc = 0;
     if (semihost(SYS_GET_CMDLINE, block) != 0)
