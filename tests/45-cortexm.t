@@ -30,31 +30,41 @@ if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/n
 then pass "arm-none-eabi-gcc and qemu-system-arm are installed"
 else fail "the cross tools (scripts/deps.sh installs them)"; done_testing; exit; fi
 
-# emit NAME MODEL TRAINER: a brief training, then the deployed C in $tmp/NAME/net.c
+# prefix DIR: the deployed file's prefix, as its net.h declares NAME_predict
+# (the macros are NAME in capitals)
+prefix() { sed -n 's/^void \([A-Za-z0-9_]*\)_predict(.*/\1/p' "$tmp/$1/net.h"; }
+
+# emit DIR MODEL TRAINER [NNC_OPTION...]: a brief training, then the
+# deployed C in $tmp/DIR/net.c
 emit() {
-    local d=$tmp/$1
+    local d=$tmp/$1 model=$2 trainer=$3
+    shift 3
     mkdir -p "$d"
-    run "$3" train --limit 2000 --epochs 1 --save "$d/net.ckpt" &&
-        run build/nnc --emit=deploy --weights "$d/net.ckpt" "$2" -o "$d/net.c"
+    run "$trainer" train --limit 2000 --epochs 1 --save "$d/net.ckpt" &&
+        run build/nnc --emit=deploy "$@" --weights "$d/net.ckpt" "$model" -o "$d/net.c"
 }
 
-# firmware NAME BOARD [LDFLAGS...]: links $tmp/NAME/BOARD.elf at -O2 against
+# firmware DIR BOARD [LDFLAGS...]: links $tmp/DIR/BOARD.elf at -O2 against
 # the board's linker script (a region overflowed fails here)
 firmware() {
-    local name=$1 board=$2 d=$tmp/$1
+    local d=$tmp/$1 board=$2 net
+    net=$(prefix "$1")
     shift 2
     run $m4 $c99 -O2 -ffp-contract=off -ffunction-sections -fdata-sections \
-        -DNET="$name" -DMACRO="$(echo "$name" | tr a-z A-Z)" -DNET_H='"net.h"' -I"$d" \
+        -DNET="$net" -DMACRO="$(echo "$net" | tr a-z A-Z)" -DNET_H='"net.h"' -I"$d" \
         -o "$d/$board.elf" $fw/main.c $fw/startup.c "$d/net.c" \
         -nostartfiles --specs=nano.specs -Wl,--gc-sections -L$fw -T "$board.ld" "$@"
 }
 
-# onboard NAME MODEL TRAINER BOARD N: N images on BOARD, bit for bit against the host
+# onboard NAME MODEL TRAINER BOARD N [NNC_OPTION...]: N images on BOARD,
+# bit for bit against the host; NAME names the run (and its directory),
+# the options go to nnc --emit=deploy
 onboard() {
-    local name=$1 model=$2 trainer=$3 board=$4 n=$5 d=$tmp/$1 macro
-    macro=$(echo "$name" | tr a-z A-Z)
-    emit "$name" "$model" "$trainer" || { fail "$name: trains and deploys" "$(cat "$tmp/err")"; return; }
-    run "$cc" $c99 -O2 -ffp-contract=off -DNET="$name" -DMACRO="$macro" -DNET_H='"net.h"' -I"$d" \
+    local name=$1 model=$2 trainer=$3 board=$4 n=$5 d=$tmp/$1 net
+    shift 5
+    emit "$name" "$model" "$trainer" "$@" && net=$(prefix "$name") && [ -n "$net" ] ||
+        { fail "$name: trains and deploys" "$(cat "$tmp/err")"; return; }
+    run "$cc" $c99 -O2 -ffp-contract=off -DNET="$net" -DMACRO="$(echo "$net" | tr a-z A-Z)" -DNET_H='"net.h"' -I"$d" \
         -o "$d/host" $fw/main.c $fw/hosted.c "$d/net.c" &&
         run "$d/host" "$tmp/images.u8" "$n" "$d/host.hex" ||
         { fail "$name: the host build" "$(cat "$tmp/out" "$tmp/err")"; return; }
@@ -86,12 +96,12 @@ onboard() {
     echo "# $name: RAM: arena $(field arena "$d/report") B, stack high-water mark $(field stack "$d/report") B (firmware frames included)"
 }
 
-# code NAME BUDGET: the deployed file's code at -Os, all its sections but
+# code NAME BUDGET: onboard NAME's deployed file's code at -Os, all its sections but
 # the weight arrays (its static const objects, which must add up to
 # NAME_WEIGHT_BYTES), the file's exp and tanh included
 code() {
     local name=$1 budget=$2 d=$tmp/$1 macro bytes
-    macro=$(echo "$name" | tr a-z A-Z)
+    macro=$(sed -n 's/^#define \([A-Z0-9_]*\)_WEIGHT_BYTES .*/\1/p' "$d/net.h")
     run $m4 $c99 -Os -ffp-contract=off -ffunction-sections -fdata-sections -c -o "$d/net-Os.o" "$d/net.c" ||
         { fail "$name: compiles at -Os" "$(cat "$tmp/err")"; return; }
     sed -n 's/^static const [a-z0-9_]* \([A-Za-z0-9_]*\)\[.*/.rodata.\1/p' "$d/net.c" >"$d/weights"

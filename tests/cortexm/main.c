@@ -120,9 +120,10 @@ int main(int argc, char **argv) {
             mismatches++;
         }
     }
-    if (board_close(out) || board_close(images) || (argc == 5 && board_close(ref)))
+    /* all three closed, whichever fails */
+    if (board_close(out) | board_close(images) | (argc == 5 ? board_close(ref) : 0))
         status = 1;
-    char report[160];
+    static char report[256]; /* the eight fields' names, and 20 digits for each value */
     size_t len = 0;
     put_field(report, &len, "n", done);
     put_field(report, &len, "arena", ARENA_BYTES);
