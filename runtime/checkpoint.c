@@ -97,6 +97,31 @@ static void write_run(Writer *w, const nn_run *run, size_t n_opt) {
     put(w, run->data, data_len);
 }
 
+/* The version a run needs: 3 only for what version 2 cannot hold, so a
+ * run without it writes the same bytes as before version 3 existed */
+static unsigned run_version(const nn_run *run) {
+    const nn_hparams *h = &run->h;
+    return h->schedule.kind != NN_SCHED_NONE || h->clip_norm != 0 || run->meta_len ? 3 : 2;
+}
+
+/* Version 3's fields after the data path, in the order of docs/trainer.md */
+static void write_run_v3(Writer *w, const nn_run *run) {
+    const nn_schedule *s = &run->h.schedule;
+    uint64_t best;
+    memcpy(&best, &run->plateau.tracker.best, 8);
+    put_uint(w, (uint64_t)s->kind, 4);
+    put_uint(w, (uint64_t)s->every, 4);
+    put_uint(w, (uint64_t)s->warmup, 4);
+    put_uint(w, (uint64_t)s->patience, 4);
+    put_float(w, s->factor);
+    put_float(w, s->min_lr);
+    put_float(w, run->h.clip_norm);
+    put_float(w, run->plateau.lr);
+    put_uint(w, best, 8);
+    put_uint(w, run->plateau.tracker.wait, 4);
+    put_uint(w, run->meta_len, 8);
+}
+
 /* What nn_checkpoint_save writes, gathered for write_and_close */
 typedef struct {
     const nn_model_desc *m;
@@ -108,17 +133,22 @@ static void write_checkpoint(Writer *w, const Contents *c) {
     const nn_model_desc *m = c->m;
     size_t name_len = strlen(m->name);
     size_t n_opt = nn_optimizer_state_size(&c->run->h, m->n_param);
+    unsigned version = run_version(c->run);
     put(w, NN_CKPT_MAGIC, 8);
-    put_uint(w, NN_CKPT_VERSION, 4);
+    put_uint(w, version, 4);
     put_uint(w, name_len, 4);
     put(w, m->name, name_len);
     put_uint(w, m->fingerprint, 8);
     put_uint(w, m->n_param, 8);
     put_uint(w, m->n_state, 8);
     write_run(w, c->run, n_opt);
+    if (version == 3)
+        write_run_v3(w, c->run);
     put_floats(w, c->param, m->n_param);
     put_floats(w, c->state, m->n_state);
     put_floats(w, c->opt, n_opt);
+    if (c->run->meta_len) /* crc32(crc, NULL, 0) is not crc but zlib's initial value */
+        put(w, c->run->meta, c->run->meta_len);
     put_uint(w, w->crc, 4);
 }
 
@@ -193,7 +223,8 @@ int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *r
 /* ---------------------------------------------------------------- load */
 
 #define V2_HEADER 124 /* bytes of a version 2 header besides the name and the data path */
-#define MAX_HEADER (V2_HEADER + MAX_NAME + NN_PATH_LEN) /* the longest header of either version */
+#define V3_FIELDS 52  /* what version 3 adds after the data path */
+#define MAX_HEADER (V2_HEADER + V3_FIELDS + MAX_NAME + NN_PATH_LEN) /* the longest header */
 
 /* What the header says, before anything in it is trusted */
 typedef struct {
@@ -202,6 +233,8 @@ typedef struct {
     size_t name_len;
     uint64_t fingerprint, n_param, n_state, n_opt;
     uint64_t optimizer, nesterov, batch, target; /* range-checked into run */
+    uint64_t sched, every, warmup, patience, wait; /* version 3, likewise */
+    uint64_t meta_len;
     nn_run run;
     size_t data_len; /* of run.data, which may hold a NUL */
     size_t len;      /* bytes before the first float */
@@ -258,6 +291,23 @@ static void take_run(Cursor *c, Header *h) {
     h->data_len = (size_t)take_uint(c, 4);
 }
 
+/* The fields of version 3 after the data path */
+static void take_run_v3(Cursor *c, Header *h) {
+    nn_schedule *s = &h->run.h.schedule;
+    h->sched = take_uint(c, 4);
+    h->every = take_uint(c, 4);
+    h->warmup = take_uint(c, 4);
+    h->patience = take_uint(c, 4);
+    s->factor = take_float(c);
+    s->min_lr = take_float(c);
+    h->run.h.clip_norm = take_float(c);
+    h->run.plateau.lr = take_float(c);
+    uint64_t best = take_uint(c, 8);
+    memcpy(&h->run.plateau.tracker.best, &best, 8);
+    h->wait = take_uint(c, 4);
+    h->meta_len = take_uint(c, 8);
+}
+
 /* The header, from the file's first got bytes (all of it when shorter
  * than MAX_HEADER); only what must hold to find the floats is checked */
 static int parse_header(const uint8_t *b, size_t got, const char *path, Header *h, char *err,
@@ -267,10 +317,10 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
     if (!magic || memcmp(magic, NN_CKPT_MAGIC, 8) != 0)
         return nn_fail(err, errlen, "%s: not an nnc checkpoint (bad magic)", path);
     uint64_t version = take_uint(&c, 4);
-    if (!c.short_read && version != 1 && version != NN_CKPT_VERSION)
+    if (!c.short_read && (version < 1 || version > NN_CKPT_VERSION))
         return nn_fail(err, errlen,
                        "%s: unsupported checkpoint version %llu (this trainer reads versions 1 "
-                       "and 2)",
+                       "to 3)",
                        path, (unsigned long long)version);
     h->version = (unsigned)version;
     h->name_len = (size_t)take_uint(&c, 4);
@@ -291,10 +341,13 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
         const uint8_t *data = take(&c, h->data_len);
         if (data)
             memcpy(h->run.data, data, h->data_len);
+        if (version == 3)
+            take_run_v3(&c, h);
     }
     if (c.short_read)
         return nn_fail(err, errlen, "%s: truncated: the file ends inside the header", path);
-    if (h->n_param > MAX_FLOATS || h->n_state > MAX_FLOATS || h->n_opt > MAX_FLOATS)
+    if (h->n_param > MAX_FLOATS || h->n_state > MAX_FLOATS || h->n_opt > MAX_FLOATS ||
+        h->meta_len > MAX_FLOATS)
         return nn_fail(err, errlen, "%s: corrupt: implausible sizes in the header", path);
     h->len = got - c.left;
     return 0;
@@ -302,7 +355,7 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
 
 /* The file must be exactly as long as its header says */
 static int check_size(uint64_t have, const char *path, const Header *h, char *err, size_t errlen) {
-    uint64_t want = h->len + 4 * (h->n_param + h->n_state + h->n_opt) + 4;
+    uint64_t want = h->len + 4 * (h->n_param + h->n_state + h->n_opt) + h->meta_len + 4;
     if (have < want)
         return nn_fail(err, errlen, "%s: truncated: %llu bytes, expected %llu", path,
                        (unsigned long long)have, (unsigned long long)want);
@@ -411,8 +464,14 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         {"nesterov", h->nesterov, 0, 1},
         {"batch", h->batch, 1, NN_MAX_BATCH},
         {"target epochs", h->target, 0, NN_MAX_EPOCHS},
+        {"schedule", h->sched, NN_SCHED_NONE, NN_SCHED_PLATEAU}, /* version 3 from here */
+        {"every", h->every, 0, NN_MAX_EPOCHS},
+        {"warmup", h->warmup, 0, NN_MAX_EPOCHS},
+        {"patience", h->patience, 0, NN_MAX_EPOCHS},
+        {"plateau wait", h->wait, 0, NN_MAX_EPOCHS},
     };
-    for (size_t i = 0; i < (h->version == 1 ? 1 : sizeof ranges / sizeof *ranges); i++)
+    const size_t n_ranges[] = {0, 1, 6, sizeof ranges / sizeof *ranges}; /* by version */
+    for (size_t i = 0; i < n_ranges[h->version]; i++)
         if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
             return out_of_range(path, ranges[i].what, ranges[i].v, ranges[i].lo, ranges[i].hi, err,
                                 errlen);
@@ -422,8 +481,10 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         const char *what;
         float v;
     } floats[] = {{"lr", r->h.lr},       {"momentum", r->h.momentum}, {"beta1", r->h.beta1},
-                  {"beta2", r->h.beta2}, {"eps", r->h.eps},           {"weight_decay", r->h.weight_decay}};
-    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
+                  {"beta2", r->h.beta2}, {"eps", r->h.eps},           {"weight_decay", r->h.weight_decay},
+                  {"factor", r->h.schedule.factor}, {"min_lr", r->h.schedule.min_lr},
+                  {"clip_norm", r->h.clip_norm},    {"plateau lr", r->plateau.lr}};
+    for (size_t i = 0; i < (h->version == 3 ? 10 : 6); i++)
         if (!isfinite(floats[i].v))
             return nn_fail(err, errlen, "%s: corrupt: %s %g is not a finite number", path,
                            floats[i].what, (double)floats[i].v);
@@ -433,6 +494,11 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
     r->h.nesterov = (int)h->nesterov;
     r->h.batch = (int)h->batch;
     r->h.epochs = (int)h->target;
+    r->h.schedule.kind = (nn_schedule_kind)h->sched;
+    r->h.schedule.every = (int)h->every;
+    r->h.schedule.warmup = (int)h->warmup;
+    r->h.schedule.patience = (int)h->patience;
+    r->plateau.tracker.wait = (uint32_t)h->wait;
     uint64_t n_opt = nn_optimizer_state_size(&r->h, (size_t)h->n_param);
     if (h->n_opt != n_opt)
         return nn_fail(err, errlen,
@@ -514,6 +580,8 @@ static int read_open(nn_checkpoint *c, int fd, const char *path, const nn_model_
     c->run = h.run;
     c->n_opt = (size_t)h.n_opt;
     c->floats_at = h.len;
+    c->run.meta_len = (size_t)h.meta_len;
+    c->run.meta = c->bytes + size - 4 - h.meta_len;
     return 0;
 }
 

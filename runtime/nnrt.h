@@ -25,8 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NNRT_ABI 3 /* bumped when nn_model_desc or a kernel signature changes */
+#define NNRT_ABI 4 /* bumped when nn_model_desc or a kernel signature changes */
 #define NN_MAX_BATCH (1 << 20)
+#define NN_MAX_EPOCHS 1000000 /* --epochs, a schedule's epochs, what a checkpoint may claim */
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {
@@ -232,6 +233,20 @@ void nn_init_fill(float *w, size_t n, float value);
 
 /* ---------------------------------------------------------- optimizers */
 
+/* A learning-rate schedule (docs/trainer.md, "Learning-rate schedules"):
+ * the rate of each step as a function of the step, or, for plateau, of the
+ * monitored metric's history */
+typedef enum { NN_SCHED_NONE, NN_SCHED_STEP, NN_SCHED_COSINE, NN_SCHED_PLATEAU } nn_schedule_kind;
+
+typedef struct {
+    nn_schedule_kind kind;
+    int every;    /* step: epochs between two decays, >= 1 */
+    int warmup;   /* cosine: epochs of linear warm-up from 0, >= 0 */
+    int patience; /* plateau: epochs without improvement before a decay, >= 1 */
+    float factor; /* step, plateau: the rate is multiplied by it, in (0, 1) */
+    float min_lr; /* cosine: where the cosine ends; plateau: the lowest rate; >= 0 */
+} nn_schedule;
+
 typedef struct {
     nn_optimizer optimizer;
     float lr;
@@ -242,6 +257,8 @@ typedef struct {
     int batch;
     int epochs;
     uint64_t seed;
+    nn_schedule schedule; /* kind NN_SCHED_NONE: the rate is lr at every step */
+    float clip_norm;      /* > 0: the gradient's global L2 norm is clipped to it; 0: off */
 } nn_hparams;
 
 /* One update of n parameters. state holds 1 (sgd momentum) or 2 (adam m, v)
@@ -249,6 +266,10 @@ typedef struct {
 void nn_optimizer_step(float *param, const float *grad, float *state, size_t n,
                        const nn_hparams *h, long t);
 size_t nn_optimizer_state_size(const nn_hparams *h, size_t n);
+/* If the L2 norm of grad(n), summed in double in index order (so the same
+ * bits at any thread count), exceeds max_norm, scales grad by
+ * max_norm / norm (tf.clip_by_global_norm). Returns the norm before. */
+double nn_clip_grad_norm(float *grad, size_t n, float max_norm);
 
 /* ---------------------------------------------------------- the model */
 

@@ -400,8 +400,8 @@ static void wrong_magic(void **state) {
 static void unsupported_version(void **state) {
     Fixture *f = *state;
     assert_int_equal(save(f, &toy), 0);
-    poke(f, 8, 3);
-    expect_load_error(f, "%s: unsupported checkpoint version 3 (this trainer reads versions 1 and 2)",
+    poke(f, 8, 4);
+    expect_load_error(f, "%s: unsupported checkpoint version 4 (this trainer reads versions 1 to 3)",
                       f->path);
 }
 

@@ -351,18 +351,21 @@ static void log_has_a_header_and_a_row_per_epoch(void **state) {
     slurp(path, log, sizeof log);
     assert_non_null(line_starting(log, "epoch,", line, sizeof line));
     assert_string_equal(line, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                              "samples_per_second,train_eval_loss,train_eval_accuracy");
+                              "samples_per_second,train_eval_loss,train_eval_accuracy,val_loss,"
+                              "val_accuracy,lr");
     for (int epoch = 1; epoch <= 2; epoch++) {
         char prefix[16];
         double v[4], row[4], seconds, rate;
         int tail = 0;
         snprintf(prefix, sizeof prefix, "%d,", epoch);
         assert_non_null(line_starting(log, prefix, line, sizeof line));
-        /* without --eval-train its two columns are there, empty */
-        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf,,%n", &row[0], &row[1], &row[2],
-                                &row[3], &seconds, &rate, &tail),
+        /* without --eval-train and a validation set their columns are
+         * there, empty; the rate of the epoch's last step with %.9g */
+        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf,,,,,%n", &row[0], &row[1],
+                                &row[2], &row[3], &seconds, &rate, &tail),
                          6);
-        assert_true(tail > 0 && line[2 + tail] == '\0');
+        assert_true(tail > 0);
+        assert_string_equal(line + 2 + tail, "0.100000001");
         epoch_numbers(r.out, epoch, v);
         for (int i = 0; i < 4; i++)
             assert_true(fabs(row[i] - v[i]) <= 0.00005 + 1e-9);
