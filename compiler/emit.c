@@ -533,6 +533,16 @@ static void emit_descriptor(Emit *e) {
     emit_out(e, "        .weight_decay = %s,\n", c_float(t->weight_decay));
     emit_out(e, "        .batch = %ld, .epochs = %ld, .seed = UINT64_C(%llu),\n", t->batch, t->epochs,
         (unsigned long long)t->seed);
+    /* Only when set: the generated C of a model without them stays as it was */
+    static const char *const kinds[] = {"NN_SCHED_NONE", "NN_SCHED_STEP", "NN_SCHED_COSINE",
+                                        "NN_SCHED_PLATEAU"}; /* ORDER: SchedKind */
+    if (t->schedule != SCHED_NONE)
+        emit_out(e, "        .schedule = {.kind = %s, .every = %ld, .warmup = %ld, .patience = %ld,\n"
+                    "                     .factor = %s, .min_lr = %s},\n",
+            kinds[t->schedule], t->every, t->warmup, t->patience, c_float(t->factor),
+            c_float(t->min_lr));
+    if (t->clip_norm != 0)
+        emit_out(e, "        .clip_norm = %s,\n", c_float(t->clip_norm));
     emit_out(e, "    },\n");
     emit_out(e, "    .summary = summary,\n");
     emit_out(e, "    .init = %s_init,\n    .train_step = %s_train_step,\n", N, N);
