@@ -32,7 +32,8 @@ const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "lea
 const char *const INITS[] = {"glorot", "he", "zeros", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
-static const char *const SCHEDULES[] = {"none", "step", "cosine", "plateau", NULL}; /* SchedKind */
+/* ORDER: SchedKind */
+static const char *const SCHEDULES[] = {"none", "step", "cosine", "plateau", NULL};
 const char *const BOOLS[] = {"false", "true", NULL};
 const char *const PADDINGS[] = {"valid", "same", NULL};
 

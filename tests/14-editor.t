@@ -73,6 +73,6 @@ if [ "$got" = "$want" ]; then pass "a trainer's completion offers, over its comm
 else fail "trainer options" "want: $want" "got:  $got"; fi
 
 got=$(comp _nnc_trainer mlp eval -- | tr '\n' ' ')
-if [ "$got" = "--batch --data --load --threads " ]; then pass "eval completes only the options eval takes"
+if [ "$got" = "--batch --data --delimiter --header --label --load --target --test --test-split --threads --train " ]; then pass "eval completes only the options eval takes"
 else fail "eval options" "got: $got"; fi
 done_testing
