@@ -345,7 +345,8 @@ static void emit_train_step(Emit *e) {
         shape_size(m->input), out_size);
     emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
-        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key)\n{\n",
+        "        const float *x, const int *labels, const float *targets, float *out, int B,\n"
+        "        uint64_t dropout_key)\n{\n",
         N);
     emit_out(e, "    const size_t b = (size_t)B;\n");
     bool uses_work = false; /* a model of aliases alone (flatten) has no buffer */
@@ -402,9 +403,14 @@ static void emit_train_step(Emit *e) {
     const char *y = value_buf(p->act, m->n_ops);
     emit_out(e, "\n    /* loss */\n");
     emit_out(e, "    memcpy(out, %s, b * %zu * sizeof(float));\n", y, out_size);
-    emit_out(e, "    const float loss = %s(%s, %s, labels, B, %zu);\n",
-        m->train.loss == LOSS_CROSS_ENTROPY ? "nn_softmax_xent" : "nn_mse",
-        grad_buf(e, m->n_ops), y, out_size);
+    if (m->train.loss == LOSS_CROSS_ENTROPY)
+        emit_out(e, "    (void)targets; /* classes only */\n"
+                    "    const float loss = nn_softmax_xent(%s, %s, labels, B, %zu);\n",
+            grad_buf(e, m->n_ops), y, out_size);
+    else /* regression targets, or the one-hot labels */
+        emit_out(e, "    const float loss = targets ? nn_mse_targets(%s, %s, targets, B, %zu)\n"
+                    "                               : nn_mse(%s, %s, labels, B, %zu);\n",
+            grad_buf(e, m->n_ops), y, out_size, grad_buf(e, m->n_ops), y, out_size);
 
     emit_out(e, "\n    /* backward, from the last layer to the first that has parameters */\n");
     for (int i = m->n_ops - 1; i >= 0; i--)
@@ -568,7 +574,8 @@ static void emit_header(Emit *e, const char *guard) {
     emit_out(e, "void %s_init(float *param, float *state, uint64_t seed);\n", N);
     emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
-        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key);\n",
+        "        const float *x, const int *labels, const float *targets, float *out, int B,\n"
+        "        uint64_t dropout_key);\n",
         N);
     emit_out(e,
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"

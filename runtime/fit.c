@@ -40,8 +40,11 @@ int nn_fit_alloc(nn_buffers *b, const nn_model_desc *m, const nn_hparams *h, siz
     b->work = nn_alloc(work, sizeof(float));
     b->x = nn_alloc(B * (size_t)m->in_size, sizeof(float));
     b->labels = nn_alloc(B, sizeof(int));
+    b->targets = nn_alloc(B * (size_t)m->out_size, sizeof(float));
     b->out = nn_alloc(B * (size_t)m->out_size, sizeof(float));
-    int ok = b->param && b->state && b->work && b->x && b->labels && b->out;
+    b->ss_res = nn_alloc((size_t)m->out_size, sizeof(double));
+    int ok = b->param && b->state && b->work && b->x && b->labels && b->targets && b->out &&
+             b->ss_res;
     if (n_train > 0) {
         b->grad = nn_alloc(m->n_param, sizeof(float));
         b->opt_state = nn_alloc(nn_optimizer_state_size(h, m->n_param), sizeof(float));
@@ -62,7 +65,9 @@ void nn_fit_free(nn_buffers *b) {
     free(b->work);
     free(b->x);
     free(b->labels);
+    free(b->targets);
     free(b->out);
+    free(b->ss_res);
     free(b->perm);
 }
 
@@ -105,10 +110,11 @@ int nn_fit_step(nn_fit *f, size_t first, int B) {
     nn_buffers *b = &f->b;
     nn_hparams h = f->run.h;
     uint64_t step = f->run.step + 1;
-    nn_data_batch(b->x, b->labels, NULL, f->train, b->perm, first, B);
+    const float *targets = f->train->targets ? b->targets : NULL;
+    nn_data_batch(b->x, b->labels, b->targets, f->train, b->perm, first, B);
     f->batch_size = B;
-    f->loss = m->train_step(b->param, b->grad, b->state, b->work, b->x, b->labels, b->out, B,
-                            nn_hash2(nn_hash2(h.seed, STREAM_DROPOUT), step));
+    f->loss = m->train_step(b->param, b->grad, b->state, b->work, b->x, b->labels, targets, b->out,
+                            B, nn_hash2(nn_hash2(h.seed, STREAM_DROPOUT), step));
     if (!isfinite(f->loss))
         return 1;
     if (call_hooks(f, GRAD_READY))
@@ -183,8 +189,7 @@ static int report_nan(const nn_fit *f, long batch) {
 static int train_epoch(nn_fit *f) {
     const nn_dataset *d = f->train;
     const int batch = f->run.h.batch;
-    double loss_sum = 0;
-    size_t correct = 0;
+    double loss_sum = 0, score = 0; /* examples right, or the sum of absolute errors */
     Progress p;
     nn_fit_shuffle(f->b.perm, d->n, f->run.h.seed, f->run.epoch + 1);
     progress_start(&p);
@@ -195,13 +200,18 @@ static int train_epoch(nn_fit *f) {
             return isfinite(f->loss) ? 1 : report_nan(f, (long)(first / (size_t)batch) + 1);
         }
         loss_sum += (double)f->loss * B;
-        correct += (size_t)nn_count_correct(f->b.out, f->b.labels, B, f->m->out_size);
+        score += d->targets ? nn_abs_error(f->b.out, f->b.targets, B, f->m->out_size)
+                            : nn_count_correct(f->b.out, f->b.labels, B, f->m->out_size);
         f->done = first + (size_t)B;
         progress_draw(&p, f->run.epoch + 1, f->run.h.epochs, f->done, d->n,
                       loss_sum / (double)f->done);
     }
     progress_clear(&p);
-    f->train_m = (nn_metrics){loss_sum / (double)d->n, (double)correct / (double)d->n};
+    f->train_m = (nn_metrics){.loss = loss_sum / (double)d->n};
+    if (d->targets)
+        f->train_m.mae = score / ((double)d->n * f->m->out_size);
+    else
+        f->train_m.accuracy = score / (double)d->n;
     return 0;
 }
 

@@ -36,12 +36,16 @@ typedef struct {
     float *work;      /* training or inference workspace, whichever is larger */
     float *x;         /* (B, in_size): the batch as floats */
     int *labels;      /* (B) */
+    float *targets;   /* (B, out_size): regression targets */
     float *out;       /* (B, out_size): logits or probabilities */
+    double *ss_res;   /* (out_size): regression evaluation's sums of squared errors */
     size_t *perm;     /* (n_train): this epoch's order, training only */
 } nn_buffers;
 
+/* Means over the examples; classification has accuracy, regression mae
+ * and r2 (loss is then the MSE) */
 typedef struct {
-    double loss, accuracy; /* means over the examples */
+    double loss, accuracy, mae, r2;
 } nn_metrics;
 
 typedef struct nn_fit nn_fit;
@@ -66,7 +70,7 @@ struct nn_fit {
     float loss;            /* its mean loss */
     float lr;              /* its rate */
     /* the epoch just finished */
-    nn_metrics train_m;    /* running means over the epoch (dropout on) */
+    nn_metrics train_m;    /* running means over the epoch (dropout on): loss, and accuracy or mae */
     double seconds;        /* of its training pass */
     size_t done;           /* examples so far in the current epoch */
     int stop;              /* a hook ends the run after this epoch */

@@ -140,8 +140,11 @@ void nn_relu_dropout_backward(float *dx, const float *dy, const float *y, size_t
  * dz = (softmax(z) - onehot(y)) / B. dz may be NULL (evaluation). */
 float nn_softmax_xent(float *dz, const float *z, const int *labels, int B, int N);
 /* Mean squared error against onehot(labels), averaged over all B*N
- * elements (as Keras and PyTorch do). dout may be NULL. */
+ * elements (as Keras and PyTorch do); dout = 2 (out - onehot) / (B N).
+ * dout may be NULL. */
 float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
+/* The same against regression targets(B,N) */
+float nn_mse_targets(float *dout, const float *out, const float *targets, int B, int N);
 
 /* Convolution, NHWC: y(B,OH,OW,OC) = act(conv(x(B,H,W,C), W) + b), the bias
  * and activation applied to each image's rows while they are in cache (b
@@ -282,7 +285,7 @@ typedef struct {
     uint64_t fingerprint;    /* hash of the architecture: checkpoints of any other refuse to load */
     int in_h, in_w, in_c;    /* input image shape (1x1xN for a flat input) */
     int in_size;             /* in_h * in_w * in_c */
-    int out_size;            /* classes: labels are 0 .. out_size-1 */
+    int out_size;            /* classes (labels are 0 .. out_size-1), or regression targets */
     nn_loss loss;
     int out_is_prob;         /* infer() ends in softmax: its output is probabilities, not logits */
     size_t n_param;          /* floats in the flat parameter (and gradient) buffer */
@@ -296,13 +299,15 @@ typedef struct {
     /* Fill param and state: a pure function of the seed. */
     void (*init)(float *param, float *state, uint64_t seed);
     /* Forward (dropout on, batchnorm on batch statistics) and backward on
-     * x(B,in_size) with labels(B); writes the output logits (B,out_size) to
-     * out, the gradient of the mean loss to grad (overwritten), updates
-     * running statistics in state; returns the mean loss. dropout_key
-     * seeds this step's masks. */
+     * x(B,in_size) with labels(B), or, for loss mse with regression data,
+     * targets(B,out_size) (NULL otherwise: mse then compares with the
+     * one-hot label); writes the output logits (B,out_size) to out, the
+     * gradient of the mean loss to grad (overwritten), updates running
+     * statistics in state; returns the mean loss. dropout_key seeds this
+     * step's masks. */
     float (*train_step)(const float *param, float *grad, float *state, float *work,
-                        const float *x, const int *labels, float *out, int B,
-                        uint64_t dropout_key);
+                        const float *x, const int *labels, const float *targets, float *out,
+                        int B, uint64_t dropout_key);
     /* Inference: no dropout code at all, batchnorm on running statistics.
      * work holds at least infer_work(B) floats. out(B,out_size) gets the
      * model's output (probabilities if it ends in softmax, else logits). */

@@ -78,16 +78,77 @@ static int check_save_dir(const nn_model_desc *m, OptId opt, const char *path) {
 
 /* The CSV log gets its header now and a flushed row per epoch, so a run
  * that stops early (a NaN, a kill) leaves the completed epochs readable. */
-static int open_log(const nn_model_desc *m, const char *path, FILE **log) {
+/* ---------------------------------------------------------------- metrics as text */
+
+/* What a set's metrics are: classification's loss and accuracy, or
+ * regression's MSE (the loss), MAE and R^2; the training pass's running
+ * means have no R^2 */
+typedef enum { CLASSES, REGRESSION, REGRESSION_RUNNING } Task;
+
+/* The metrics after "loss": their names, and their values in m */
+static int metric_fields(Task task, const nn_metrics *m, const char **names, double *v) {
+    if (task == CLASSES) {
+        names[0] = "accuracy", v[0] = m->accuracy;
+        return 1;
+    }
+    names[0] = "mae", v[0] = m->mae;
+    names[1] = "r2", v[1] = m->r2;
+    return task == REGRESSION ? 2 : 1;
+}
+
+/* " loss=L accuracy=A", " loss=L mae=M r2=R": a part of the epoch or test line */
+static void print_metrics(Task task, const nn_metrics *m) {
+    const char *names[2];
+    double v[2];
+    int n = metric_fields(task, m, names, v);
+    printf("loss=%.4f", m->loss);
+    for (int i = 0; i < n; i++)
+        printf(" %s=%.4f", names[i], v[i]);
+}
+
+/* The CSV columns of one set: "PREFIX_loss,PREFIX_accuracy," as a header,
+ * the values, or empty fields when the set is absent (m NULL) */
+static void log_metrics(FILE *log, Task task, const char *prefix, const nn_metrics *m) {
+    const nn_metrics none = {0};
+    const char *names[2];
+    double v[2];
+    int n = metric_fields(task, m ? m : &none, names, v);
+    if (prefix) {
+        fprintf(log, "%s_loss,", prefix);
+        for (int i = 0; i < n; i++)
+            fprintf(log, "%s_%s,", prefix, names[i]);
+    } else if (m) {
+        fprintf(log, "%.6f,", m->loss);
+        for (int i = 0; i < n; i++)
+            fprintf(log, "%.6f,", v[i]);
+    } else {
+        for (int i = 0; i <= n; i++)
+            fputc(',', log);
+    }
+}
+
+static void print_test_line(Task task, const nn_metrics *m) {
+    printf("test: ");
+    print_metrics(task, m);
+    printf("\n");
+}
+
+/* The CSV log gets its header now and a flushed row per epoch, so a run
+ * that stops early (a NaN, a kill) leaves the completed epochs readable. */
+static int open_log(const nn_model_desc *m, const char *path, Task task, FILE **log) {
     *log = fopen(path, "w");
     if (!*log)
         return nn_error(m, "--log %s: %s", path, strerror(errno));
     /* The optional columns are always there, empty when their option is
      * not given, so a reader of several runs' logs sees one layout; the
      * newer ones come last, so older readers' column numbers still hold */
-    fprintf(*log, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                  "samples_per_second,train_eval_loss,train_eval_accuracy,val_loss,val_accuracy,"
-                  "lr\n");
+    fprintf(*log, "epoch,");
+    log_metrics(*log, task == CLASSES ? CLASSES : REGRESSION_RUNNING, "train", NULL);
+    log_metrics(*log, task, "test", NULL);
+    fprintf(*log, "seconds,samples_per_second,");
+    log_metrics(*log, task, "train_eval", NULL);
+    log_metrics(*log, task, "val", NULL);
+    fprintf(*log, "lr\n");
     fflush(*log);
     return 0;
 }
@@ -127,6 +188,7 @@ typedef struct {
 /* A training run: the loop's state and everything its pieces keep */
 typedef struct {
     const Options *o;
+    Task task;          /* CLASSES or REGRESSION, from the training data */
     nn_fit fit;
     nn_data data;
     FILE *log;
@@ -139,6 +201,8 @@ typedef struct {
 static double monitored(const Trainer *t) {
     return t->o->monitor == MONITOR_VAL_LOSS ? t->now.val.loss : t->now.val.accuracy;
 }
+
+/* ---------------------------------------------------------------- the pieces */
 
 /* Evaluation: the test set, the validation set, and with --eval-train the
  * training set, in inference mode after the epoch's last update */
@@ -157,32 +221,32 @@ static int evaluate_epoch(nn_fit *f, void *ctx) {
 static int report_epoch(nn_fit *f, void *ctx) {
     Trainer *t = ctx;
     const Measured *e = &t->now;
+    const Task running = t->task == CLASSES ? CLASSES : REGRESSION_RUNNING;
     int val = f->val->n > 0, sched = f->run.h.schedule.kind != NN_SCHED_NONE;
     double rate = f->seconds > 0 ? (double)f->train->n / f->seconds : 0;
-    printf("epoch %llu/%d: train loss=%.4f accuracy=%.4f | ", (unsigned long long)f->run.epoch,
-           f->run.h.epochs, f->train_m.loss, f->train_m.accuracy);
-    if (val)
-        printf("val loss=%.4f accuracy=%.4f | ", e->val.loss, e->val.accuracy);
-    printf("test loss=%.4f accuracy=%.4f | ", e->test.loss, e->test.accuracy);
-    if (t->o->eval_train)
-        printf("train-eval loss=%.4f accuracy=%.4f | ", e->train_eval.loss,
-               e->train_eval.accuracy);
+    printf("epoch %llu/%d: train ", (unsigned long long)f->run.epoch, f->run.h.epochs);
+    print_metrics(running, &f->train_m);
+    if (val) {
+        printf(" | val ");
+        print_metrics(t->task, &e->val);
+    }
+    printf(" | test ");
+    print_metrics(t->task, &e->test);
+    if (t->o->eval_train) {
+        printf(" | train-eval ");
+        print_metrics(t->task, &e->train_eval);
+    }
     if (sched)
-        printf("lr=%.4g | ", f->lr);
-    printf("%.1fs %.0f samples/s\n", f->seconds, rate);
+        printf(" | lr=%.4g", f->lr);
+    printf(" | %.1fs %.0f samples/s\n", f->seconds, rate);
     fflush(stdout);
     if (t->log) {
-        fprintf(t->log, "%llu,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,", (unsigned long long)f->run.epoch,
-                f->train_m.loss, f->train_m.accuracy, e->test.loss, e->test.accuracy, f->seconds,
-                rate);
-        if (t->o->eval_train)
-            fprintf(t->log, "%.6f,%.6f,", e->train_eval.loss, e->train_eval.accuracy);
-        else
-            fprintf(t->log, ",,");
-        if (val)
-            fprintf(t->log, "%.6f,%.6f,", e->val.loss, e->val.accuracy);
-        else
-            fprintf(t->log, ",,");
+        fprintf(t->log, "%llu,", (unsigned long long)f->run.epoch);
+        log_metrics(t->log, running, NULL, &f->train_m);
+        log_metrics(t->log, t->task, NULL, &e->test);
+        fprintf(t->log, "%.3f,%.1f,", f->seconds, rate);
+        log_metrics(t->log, t->task, NULL, t->o->eval_train ? &e->train_eval : NULL);
+        log_metrics(t->log, t->task, NULL, val ? &e->val : NULL);
         fprintf(t->log, "%.9g\n", f->lr);
         fflush(t->log);
     }
@@ -366,6 +430,22 @@ static int check_steps(const nn_model_desc *m, const Options *o, const nn_run *r
 
 /* ---------------------------------------------------------------- train */
 
+/* What the data asks of the model and of the options, once it is read */
+static int check_task(const nn_model_desc *m, const Options *o, const nn_data *d) {
+    int monitoring = o->early_stop || o->save_best || o->h.schedule.kind == NN_SCHED_PLATEAU;
+    if (d->train.targets && m->loss != NN_MSE)
+        return nn_error(m, "regression targets need a model with 'loss mse'; %s's loss is "
+                           "cross_entropy",
+                        m->name);
+    if (monitoring && !d->val.n)
+        return nn_error(m, "the validation set has no examples: %s needs some to watch %s",
+                        o->early_stop ? "--early-stop" : o->save_best ? "--save-best" : "plateau",
+                        nn_monitor_name(o->monitor));
+    if (monitoring && d->train.targets && o->monitor == MONITOR_VAL_ACCURACY)
+        return nn_error(m, "--monitor val_accuracy: a regression has no accuracy; monitor val_loss");
+    return 0;
+}
+
 static void print_intro(const nn_model_desc *m, const Options *o, const nn_data *d) {
     const nn_hparams *h = &o->h;
     printf("%s: %zu parameters | train %zu examples, ", m->name, m->n_param, d->train.n);
@@ -429,12 +509,10 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
         (o->save_best && check_save_dir(m, OPT_SAVE_BEST, o->save_best)) ||
         open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? checkpoint_meta(c) : NULL, &t.data))
         return 1;
-    if ((o->early_stop || o->save_best || o->h.schedule.kind == NN_SCHED_PLATEAU) &&
-        !t.data.val.n) {
+    t.task = t.data.train.targets ? REGRESSION : CLASSES;
+    if (check_task(m, o, &t.data)) {
         nn_data_close(&t.data);
-        return nn_error(m, "the validation set has no examples: %s needs some to watch %s",
-                        o->early_stop ? "--early-stop" : o->save_best ? "--save-best" : "plateau",
-                        nn_monitor_name(o->monitor));
+        return 1;
     }
     record_meta(&f->run, &t.data.meta);
     *f = (nn_fit){.m = m, .run = f->run, .train = &t.data.train, .val = &t.data.val,
@@ -443,7 +521,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     int rc = (c && check_steps(m, o, &c->run, f->train->n)) ||
              nn_fit_alloc(&f->b, m, &o->h, f->train->n) ||
              (o->early_stop && alloc_snapshot(m, &o->h, &t.best)) ||
-             (o->log && open_log(m, o->log, &t.log));
+             (o->log && open_log(m, o->log, t.task, &t.log));
     if (!rc) {
         print_intro(m, o, &t.data);
         if (c) {
@@ -464,7 +542,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
         if (t.log && close_log(m, o->log, t.log))
             rc = 1;
         if (!rc)
-            printf("test: loss=%.4f accuracy=%.4f\n", test.loss, test.accuracy);
+            print_test_line(t.task, &test);
     }
     nn_fit_free(&f->b);
     nn_fit_free(&t.best.b);
@@ -511,7 +589,7 @@ static int run_eval(const nn_model_desc *m, const Options *o) {
                m->name, o->load, (unsigned long long)c.run.epoch, test->n, o->h.batch,
                nn_threads());
         nn_metrics e = nn_evaluate(m, test, &b, o->h.batch);
-        printf("test: loss=%.4f accuracy=%.4f\n", e.loss, e.accuracy);
+        print_test_line(test->targets ? REGRESSION : CLASSES, &e);
     }
     nn_fit_free(&b);
     nn_data_close(&data);

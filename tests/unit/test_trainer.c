@@ -55,8 +55,9 @@ static void softmax(float *z, int B) {
 }
 
 static float toy_train_step(const float *param, float *grad, float *state, float *work,
-                            const float *x, const int *labels, float *out, int B, uint64_t key) {
-    (void)state, (void)key;
+                            const float *x, const int *labels, const float *targets, float *out,
+                            int B, uint64_t key) {
+    (void)state, (void)key, (void)targets;
     float *p = work, loss = 0; /* (B, OUT) probabilities */
     logits(out, param, x, B);
     memcpy(p, out, sizeof(float) * (size_t)(B * OUT));
