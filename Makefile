@@ -56,8 +56,9 @@ $(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnrt.h $(B)/gra
 $(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
 
 # The deploy emitter reads checkpoints with the trainer's reader: those
-# three files of the runtime, and zlib for the CRC, are all nnc links of it.
-NNC_RUNTIME_OBJ := $(B)/runtime/checkpoint.o $(B)/runtime/fail.o $(B)/runtime/optim_state.o
+# four files of the runtime, and zlib for the CRC, are all nnc links of it.
+NNC_RUNTIME_OBJ := $(B)/runtime/checkpoint.o $(B)/runtime/atomic.o $(B)/runtime/fail.o \
+                   $(B)/runtime/optim_state.o
 
 $(B)/nnc: $(COMPILER_OBJ) $(NNC_RUNTIME_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz -lm

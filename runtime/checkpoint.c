@@ -4,6 +4,7 @@
  * reads back bit-exact on any host, whatever its byte order.
  */
 #include "checkpoint.h"
+#include "atomic.h"
 #include "fail.h"
 
 #include <errno.h>
@@ -152,72 +153,19 @@ static void write_checkpoint(Writer *w, const Contents *c) {
     put_uint(w, w->crc, 4);
 }
 
-/* mkstemp creates files 0600; a checkpoint gets what fopen would give it.
- * umask can only be read by setting it, hence the round trip. */
-static mode_t default_file_mode(void) {
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-/* Makes the rename itself durable. Best effort: the data is already on
- * disk, and some file systems refuse fsync on a directory. */
-static void sync_parent_dir(const char *path) {
-    char dir[NN_PATH_LEN];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Writes into the open temporary file and closes it; 0 or an errno */
-static int write_and_close(int fd, const Contents *c) {
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        return e;
-    }
+/* Writes the checkpoint into the temporary file; 0 or an errno */
+static int write_body(FILE *f, void *ctx) {
     Writer w = {f, crc32(0, NULL, 0), 0};
     errno = 0;
-    if (fchmod(fd, default_file_mode()) != 0)
-        w.error = errno;
-    write_checkpoint(&w, c);
-    if (!w.error && fflush(f) != 0)
-        w.error = errno;
-    if (!w.error && fsync(fd) != 0)
-        w.error = errno;
-    if (fclose(f) != 0 && !w.error)
-        w.error = errno;
+    write_checkpoint(&w, ctx);
     return w.error;
 }
 
 int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *run,
                        const float *param, const float *state, const float *opt, char *err,
                        size_t errlen) {
-    char tmp[NN_PATH_LEN];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return nn_fail(err, errlen, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return nn_fail(err, errlen, "%s: cannot create a temporary file next to it: %s", path,
-                    strerror(errno));
-    const Contents c = {m, run, param, state, opt};
-    int e = write_and_close(fd, &c);
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return nn_fail(err, errlen, "%s: cannot write the checkpoint: %s", path, strerror(e));
-    }
-    sync_parent_dir(path);
-    return 0;
+    Contents c = {m, run, param, state, opt};
+    return nn_write_atomic(path, write_body, &c, "the checkpoint", err, errlen);
 }
 
 /* ---------------------------------------------------------------- load */

@@ -3,19 +3,22 @@
 #include "metrics.h"
 
 #include <math.h>
+#include <string.h>
 
 #define PROB_FLOOR 1e-7 /* -log(p) clamp for softmax outputs: Keras's epsilon */
 
+int nn_argmax(const float *row, int N) {
+    int best = 0;
+    for (int j = 1; j < N; j++)
+        if (row[j] > row[best])
+            best = j;
+    return best;
+}
+
 int nn_count_correct(const float *out, const int *labels, int B, int N) {
     int correct = 0;
-    for (int b = 0; b < B; b++) {
-        const float *row = out + (size_t)b * (size_t)N;
-        int best = 0;
-        for (int j = 1; j < N; j++)
-            if (row[j] > row[best])
-                best = j;
-        correct += best == labels[b];
-    }
+    for (int b = 0; b < B; b++)
+        correct += nn_argmax(out + (size_t)b * (size_t)N, N) == labels[b];
     return correct;
 }
 
@@ -87,17 +90,25 @@ static nn_metrics evaluate_regression(const nn_model_desc *m, const nn_dataset *
 }
 
 nn_metrics nn_evaluate(const nn_model_desc *m, const nn_dataset *d, const nn_buffers *b,
-                       int batch) {
+                       int batch, size_t *confusion) {
     if (d->targets)
         return evaluate_regression(m, d, b, batch);
+    const int K = m->out_size;
     double loss = 0;
     size_t correct = 0;
+    if (confusion)
+        memset(confusion, 0, sizeof *confusion * (size_t)K * (size_t)K);
     for (size_t first = 0; first < d->n; first += (size_t)batch) {
         int B = d->n - first < (size_t)batch ? (int)(d->n - first) : batch;
         nn_data_batch(b->x, b->labels, NULL, d, NULL, first, B);
         m->infer(b->param, b->state, b->work, b->x, b->out, B);
         loss += infer_loss(m, b->out, b->labels, B) * B;
-        correct += (size_t)nn_count_correct(b->out, b->labels, B, m->out_size);
+        for (int i = 0; i < B; i++) {
+            int p = nn_argmax(b->out + (size_t)i * (size_t)K, K), y = b->labels[i];
+            correct += p == y;
+            if (confusion)
+                confusion[(size_t)y * (size_t)K + (size_t)p]++;
+        }
     }
     return (nn_metrics){.loss = loss / (double)d->n, .accuracy = (double)correct / (double)d->n};
 }

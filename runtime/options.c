@@ -14,6 +14,7 @@
 #include "schedule.h"
 
 #define CMD_DATA (CMD_TRAIN | CMD_EVAL) /* the data options */
+#define CMD_READ (CMD_DATA | CMD_PREDICT) /* how a file reads: predict's too */
 
 typedef struct {
     const char *name; /* spelled --name VALUE or --name=VALUE */
@@ -25,22 +26,23 @@ typedef struct {
 
 /* ORDER OPT: indexed by OptId */
 static const OptInfo opt_info[N_OPTS] = {
-    {"data", "DIR", CMD_DATA | CMD_BENCH, "IDX files (plain or .gz), or train.csv and test.csv",
+    {"data", "DIR", CMD_READ | CMD_BENCH,
+     "IDX files (plain or .gz), or train.csv and test.csv; predict: the file to predict",
      NN_DEFAULT_DATA},
     {"train", "FILE", CMD_DATA, "the training set as one file (CSV, .npy, .npz)", NULL},
     {"test", "FILE", CMD_DATA, "the test set as one file", NULL},
     {"val", "FILE", CMD_TRAIN, "a validation set, evaluated after each epoch", "none"},
-    {"header", "yes|no|auto", CMD_DATA, "whether a CSV's first line names the columns", "auto"},
-    {"delimiter", "C", CMD_DATA, "a CSV's field separator: ',', ';' or tab", "auto-detected"},
-    {"label", "COL", CMD_DATA, "the class column, by name or 1-based index", "the first"},
-    {"target", "COL[,COL...]", CMD_DATA, "regression: the target columns", "none: classes"},
+    {"header", "yes|no|auto", CMD_READ, "whether a CSV's first line names the columns", "auto"},
+    {"delimiter", "C", CMD_READ, "a CSV's field separator: ',', ';' or tab", "auto-detected"},
+    {"label", "COL", CMD_READ, "the class column, by name or 1-based index", "the first"},
+    {"target", "COL[,COL...]", CMD_READ, "regression: the target columns", "none: classes"},
     {"test-split", "F", CMD_DATA, "hold out floor(F x rows) seeded rows of --train to test on",
      "none"},
     {"val-split", "F", CMD_TRAIN, "validate on the last fraction F of the training data", "none"},
     {"standardize", NULL, CMD_TRAIN,
      "z-score each feature with the training set's mean and standard deviation", NULL},
     {"epochs", "N", CMD_TRAIN, "passes over the training set", NULL},
-    {"batch", "N", CMD_TRAIN | CMD_EVAL | CMD_BENCH, "examples per step", NULL},
+    {"batch", "N", CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_BENCH, "examples per step", NULL},
     {"lr", "X", CMD_TRAIN, "learning rate (the base of a schedule)", NULL},
     {"seed", "N", CMD_TRAIN, "seed of initialisation, shuffling and dropout", NULL},
     {"limit", "N", CMD_TRAIN, "train on the first N training examples only", "all"},
@@ -65,9 +67,10 @@ static const OptInfo opt_info[N_OPTS] = {
      "0"},
     {"monitor", "val_loss|val_accuracy", CMD_TRAIN,
      "what --early-stop, --save-best and plateau watch", "val_loss"},
-    {"threads", "N", CMD_TRAIN | CMD_EVAL | CMD_BENCH,
+    {"threads", "N", CMD_TRAIN | CMD_EVAL | CMD_PREDICT | CMD_BENCH,
      "threads (OpenBLAS runs single-threaded in each)", "OPENBLAS_NUM_THREADS, else one per core"},
-    {"load", "FILE", CMD_EVAL, "the checkpoint to evaluate (required)", NULL},
+    {"load", "FILE", CMD_EVAL | CMD_PREDICT, "the checkpoint to run (required)", NULL},
+    {"output", "FILE", CMD_PREDICT, "write the predictions there (atomically)", "stdout"},
     {"steps", "N", CMD_BENCH, "steps per timed window", "50"},
     {"warmup", "N", CMD_BENCH, "untimed steps first", "10"},
     {"windows", "N", CMD_BENCH, "timed windows, whose median is reported", "7"},
@@ -138,10 +141,16 @@ static void default_text(char *buf, size_t len, OptId id, const nn_hparams *d) {
     }
 }
 
-/* "eval: " before the help of an option train does not take */
-static const char *commands_text(unsigned cmds) {
-    static const char *const text[] = {"", "", "eval: ", "", "bench: ", "", "eval, bench: "};
-    return cmds & CMD_TRAIN ? "" : text[cmds];
+/* "eval, predict: " before the help of an option train does not take */
+static void commands_text(char *buf, size_t len, unsigned cmds) {
+    static const char *const names[] = {"eval", "bench", "predict"}; /* ORDER: Command from 2 */
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 3 && !(cmds & CMD_TRAIN); i++)
+        if (cmds >> (i + 1) & 1)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", names[i]);
+    if (used)
+        snprintf(buf + used, len - used, ": ");
 }
 
 void nn_print_help(FILE *f, const nn_model_desc *m) {
@@ -151,6 +160,9 @@ void nn_print_help(FILE *f, const nn_model_desc *m) {
     fprintf(f, "usage: %s train [options]        train, evaluating the test set after each epoch\n",
             n);
     fprintf(f, "       %s eval --load FILE [--data DIR] [--batch N] [--threads N]\n", n);
+    fprintf(f, "       %s predict --load FILE --data FILE [--output FILE]\n"
+               "                                 one CSV row of outputs per example\n",
+            n);
     fprintf(f, "       %s summary               print the layers and their sizes\n", n);
     fprintf(f, "       %s bench [--batch N] [--steps N] [--warmup N] [--windows N] [--threads N]\n"
                "                [--data DIR]         time training and inference, print JSON\n",
@@ -159,11 +171,12 @@ void nn_print_help(FILE *f, const nn_model_desc *m) {
     fprintf(f, "options (a value may also be given as --option=VALUE):\n");
     for (int id = 0; id < N_OPTS; id++) {
         const OptInfo *o = &opt_info[id];
-        char flag[64], def[128];
+        char flag[64], def[128], cmds[64];
         snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         default_text(def, sizeof def, (OptId)id, &m->defaults);
-        fprintf(f, "  %-15s %s%s%s%s%s\n", flag, commands_text(o->cmds), o->help,
-                *def ? " (default: " : "", def, *def ? ")" : "");
+        commands_text(cmds, sizeof cmds, o->cmds);
+        fprintf(f, "  %-15s %s%s%s%s%s\n", flag, cmds, o->help, *def ? " (default: " : "", def,
+                *def ? ")" : "");
     }
 }
 
@@ -296,6 +309,9 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
     case OPT_LOAD:
         o->load = v;
         break;
+    case OPT_OUTPUT:
+        o->output = v;
+        break;
     case OPT_LR:
         if (!(rc = parse_number(m, id, v, &x)))
             o->h.lr = (float)x;
@@ -366,7 +382,7 @@ static OptId find_option(const char *arg, size_t *name_len) {
 }
 
 static const char *command_name(Command cmd) {
-    return cmd == CMD_TRAIN ? "train" : cmd == CMD_EVAL ? "eval" : "bench";
+    return cmd == CMD_TRAIN ? "train" : cmd == CMD_EVAL ? "eval" : cmd == CMD_PREDICT ? "predict" : "bench";
 }
 
 Options nn_options_default(const nn_model_desc *m, Command cmd) {
@@ -380,8 +396,10 @@ Options nn_options_default(const nn_model_desc *m, Command cmd) {
 
 /* What one option asks of the others, once all are known */
 static int check_combinations(const nn_model_desc *m, Options *o) {
-    if (o->cmd == CMD_EVAL && !o->load)
-        return nn_usage_error(m, "eval needs --load FILE");
+    if ((o->cmd == CMD_EVAL || o->cmd == CMD_PREDICT) && !o->load)
+        return nn_usage_error(m, "%s needs --load FILE", command_name(o->cmd));
+    if (o->cmd == CMD_PREDICT && !nn_option_given(o, OPT_DATA))
+        return nn_usage_error(m, "predict needs --data FILE: the examples to predict");
     if (!o->save)
         o->save = o->resume;
     if (o->save_every && !o->save)

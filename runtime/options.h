@@ -16,7 +16,7 @@
 #define NN_MAX_WINDOWS 101 /* bench --windows */
 
 /* bits: the commands an option is accepted by */
-typedef enum { CMD_TRAIN = 1, CMD_EVAL = 2, CMD_BENCH = 4 } Command;
+typedef enum { CMD_TRAIN = 1, CMD_EVAL = 2, CMD_BENCH = 4, CMD_PREDICT = 8 } Command;
 
 /* ORDER OPT: the rows of opt_info in options.c */
 typedef enum {
@@ -48,6 +48,7 @@ typedef enum {
     OPT_MONITOR,
     OPT_THREADS,
     OPT_LOAD,
+    OPT_OUTPUT,
     OPT_STEPS,
     OPT_WARMUP,
     OPT_WINDOWS,
@@ -64,7 +65,8 @@ typedef struct {
     const char *save_best; /* --save-best, NULL: none */
     const char *resume;   /* --resume, NULL: a new run */
     const char *log;      /* --log, NULL: no CSV */
-    const char *load;     /* --load (eval) */
+    const char *load;     /* --load (eval, predict) */
+    const char *output;   /* --output (predict), NULL: stdout */
     nn_hparams h;         /* m->defaults with --epochs, --batch, --lr, --seed, --schedule applied */
     size_t limit;         /* --limit, SIZE_MAX: every training example */
     int save_every;       /* --save-every, 0: only at the end */

@@ -18,7 +18,9 @@
 #endif
 
 #include "bench.h"
+#include "predict.h"
 #include "checkpoint.h"
+#include "commands.h"
 #include "data.h"
 #include "fit.h"
 #include "metrics.h"
@@ -26,38 +28,9 @@
 #include "options.h"
 #include "schedule.h"
 
-#define ERR_LEN 1024
-
 static void print_summary(const nn_model_desc *m) {
     for (const char *const *line = m->summary; line && *line; line++)
         printf("%s\n", *line);
-}
-
-/* ---------------------------------------------------------------- data */
-
-/* The data meta of a checkpoint, for nn_data_open: the one place where a
- * checkpoint's opaque meta bytes become an nn_data_meta (NULL until the
- * data's nn_data_meta_decode is wired in here) */
-static const nn_data_meta *checkpoint_meta(const nn_checkpoint *c) {
-    (void)c;
-    return NULL;
-}
-
-/* The one place where a run's data meta becomes the checkpoint's opaque
- * bytes (none until the data's nn_data_meta_encode is wired in here) */
-static void record_meta(nn_run *run, const nn_data_meta *meta) {
-    (void)meta;
-    run->meta = NULL;
-    run->meta_len = 0;
-}
-
-static int open_data(const nn_model_desc *m, const Options *o, unsigned want,
-                     const nn_data_meta *saved, nn_data *d) {
-    char err[ERR_LEN];
-    nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, o->limit};
-    if (nn_data_open(d, &o->data, &spec, want, saved, err, sizeof err))
-        return nn_error(m, "%s", err);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- files */
@@ -78,63 +51,6 @@ static int check_save_dir(const nn_model_desc *m, OptId opt, const char *path) {
 
 /* The CSV log gets its header now and a flushed row per epoch, so a run
  * that stops early (a NaN, a kill) leaves the completed epochs readable. */
-/* ---------------------------------------------------------------- metrics as text */
-
-/* What a set's metrics are: classification's loss and accuracy, or
- * regression's MSE (the loss), MAE and R^2; the training pass's running
- * means have no R^2 */
-typedef enum { CLASSES, REGRESSION, REGRESSION_RUNNING } Task;
-
-/* The metrics after "loss": their names, and their values in m */
-static int metric_fields(Task task, const nn_metrics *m, const char **names, double *v) {
-    if (task == CLASSES) {
-        names[0] = "accuracy", v[0] = m->accuracy;
-        return 1;
-    }
-    names[0] = "mae", v[0] = m->mae;
-    names[1] = "r2", v[1] = m->r2;
-    return task == REGRESSION ? 2 : 1;
-}
-
-/* " loss=L accuracy=A", " loss=L mae=M r2=R": a part of the epoch or test line */
-static void print_metrics(Task task, const nn_metrics *m) {
-    const char *names[2];
-    double v[2];
-    int n = metric_fields(task, m, names, v);
-    printf("loss=%.4f", m->loss);
-    for (int i = 0; i < n; i++)
-        printf(" %s=%.4f", names[i], v[i]);
-}
-
-/* The CSV columns of one set: "PREFIX_loss,PREFIX_accuracy," as a header,
- * the values, or empty fields when the set is absent (m NULL) */
-static void log_metrics(FILE *log, Task task, const char *prefix, const nn_metrics *m) {
-    const nn_metrics none = {0};
-    const char *names[2];
-    double v[2];
-    int n = metric_fields(task, m ? m : &none, names, v);
-    if (prefix) {
-        fprintf(log, "%s_loss,", prefix);
-        for (int i = 0; i < n; i++)
-            fprintf(log, "%s_%s,", prefix, names[i]);
-    } else if (m) {
-        fprintf(log, "%.6f,", m->loss);
-        for (int i = 0; i < n; i++)
-            fprintf(log, "%.6f,", v[i]);
-    } else {
-        for (int i = 0; i <= n; i++)
-            fputc(',', log);
-    }
-}
-
-static void print_test_line(Task task, const nn_metrics *m) {
-    printf("test: ");
-    print_metrics(task, m);
-    printf("\n");
-}
-
-/* The CSV log gets its header now and a flushed row per epoch, so a run
- * that stops early (a NaN, a kill) leaves the completed epochs readable. */
 static int open_log(const nn_model_desc *m, const char *path, Task task, FILE **log) {
     *log = fopen(path, "w");
     if (!*log)
@@ -143,11 +59,11 @@ static int open_log(const nn_model_desc *m, const char *path, Task task, FILE **
      * not given, so a reader of several runs' logs sees one layout; the
      * newer ones come last, so older readers' column numbers still hold */
     fprintf(*log, "epoch,");
-    log_metrics(*log, task == CLASSES ? CLASSES : REGRESSION_RUNNING, "train", NULL);
-    log_metrics(*log, task, "test", NULL);
+    nn_log_metrics(*log, task == CLASSES ? CLASSES : REGRESSION_RUNNING, "train", NULL);
+    nn_log_metrics(*log, task, "test", NULL);
     fprintf(*log, "seconds,samples_per_second,");
-    log_metrics(*log, task, "train_eval", NULL);
-    log_metrics(*log, task, "val", NULL);
+    nn_log_metrics(*log, task, "train_eval", NULL);
+    nn_log_metrics(*log, task, "val", NULL);
     fprintf(*log, "lr\n");
     fflush(*log);
     return 0;
@@ -209,11 +125,11 @@ static double monitored(const Trainer *t) {
 static int evaluate_epoch(nn_fit *f, void *ctx) {
     Trainer *t = ctx;
     int batch = f->run.h.batch;
-    t->now.test = nn_evaluate(f->m, f->test, &f->b, batch);
+    t->now.test = nn_evaluate(f->m, f->test, &f->b, batch, NULL);
     if (f->val->n)
-        t->now.val = nn_evaluate(f->m, f->val, &f->b, batch);
+        t->now.val = nn_evaluate(f->m, f->val, &f->b, batch, NULL);
     if (t->o->eval_train)
-        t->now.train_eval = nn_evaluate(f->m, f->train, &f->b, batch);
+        t->now.train_eval = nn_evaluate(f->m, f->train, &f->b, batch, NULL);
     return 0;
 }
 
@@ -225,16 +141,16 @@ static int report_epoch(nn_fit *f, void *ctx) {
     int val = f->val->n > 0, sched = f->run.h.schedule.kind != NN_SCHED_NONE;
     double rate = f->seconds > 0 ? (double)f->train->n / f->seconds : 0;
     printf("epoch %llu/%d: train ", (unsigned long long)f->run.epoch, f->run.h.epochs);
-    print_metrics(running, &f->train_m);
+    nn_print_metrics(running, &f->train_m);
     if (val) {
         printf(" | val ");
-        print_metrics(t->task, &e->val);
+        nn_print_metrics(t->task, &e->val);
     }
     printf(" | test ");
-    print_metrics(t->task, &e->test);
+    nn_print_metrics(t->task, &e->test);
     if (t->o->eval_train) {
         printf(" | train-eval ");
-        print_metrics(t->task, &e->train_eval);
+        nn_print_metrics(t->task, &e->train_eval);
     }
     if (sched)
         printf(" | lr=%.4g", f->lr);
@@ -242,11 +158,11 @@ static int report_epoch(nn_fit *f, void *ctx) {
     fflush(stdout);
     if (t->log) {
         fprintf(t->log, "%llu,", (unsigned long long)f->run.epoch);
-        log_metrics(t->log, running, NULL, &f->train_m);
-        log_metrics(t->log, t->task, NULL, &e->test);
+        nn_log_metrics(t->log, running, NULL, &f->train_m);
+        nn_log_metrics(t->log, t->task, NULL, &e->test);
         fprintf(t->log, "%.3f,%.1f,", f->seconds, rate);
-        log_metrics(t->log, t->task, NULL, t->o->eval_train ? &e->train_eval : NULL);
-        log_metrics(t->log, t->task, NULL, val ? &e->val : NULL);
+        nn_log_metrics(t->log, t->task, NULL, t->o->eval_train ? &e->train_eval : NULL);
+        nn_log_metrics(t->log, t->task, NULL, val ? &e->val : NULL);
         fprintf(t->log, "%.9g\n", f->lr);
         fflush(t->log);
     }
@@ -484,7 +400,7 @@ static int finish(Trainer *t, uint64_t first, nn_metrics *test) {
     *test = t->now.test;
     /* Nothing trained (--epochs 0, or a finished run): the test line is the checkpoint's */
     if (f->run.epoch == first)
-        *test = nn_evaluate(f->m, f->test, &f->b, o->h.batch);
+        *test = nn_evaluate(f->m, f->test, &f->b, o->h.batch, NULL);
     if (t->best.taken) {
         snapshot_copy(&f->b, &t->best.b, f);
         f->run = t->best.run;
@@ -507,14 +423,14 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     t.saved = c && o->save == o->resume ? (long)c->run.epoch : -1;
     if ((o->save && check_save_dir(m, OPT_SAVE, o->save)) ||
         (o->save_best && check_save_dir(m, OPT_SAVE_BEST, o->save_best)) ||
-        open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? checkpoint_meta(c) : NULL, &t.data))
+        nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? nn_checkpoint_meta(c) : NULL, &t.data))
         return 1;
-    t.task = t.data.train.targets ? REGRESSION : CLASSES;
+    t.task = nn_task_of(&t.data.train);
     if (check_task(m, o, &t.data)) {
         nn_data_close(&t.data);
         return 1;
     }
-    record_meta(&f->run, &t.data.meta);
+    nn_record_meta(&f->run, &t.data.meta);
     *f = (nn_fit){.m = m, .run = f->run, .train = &t.data.train, .val = &t.data.val,
                   .test = &t.data.test, .hooks = hooks, .n_hooks = build_hooks(&t, hooks),
                   .lr = o->h.lr};
@@ -542,7 +458,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
         if (t.log && close_log(m, o->log, t.log))
             rc = 1;
         if (!rc)
-            print_test_line(t.task, &test);
+            nn_print_test_line(t.task, &test);
     }
     nn_fit_free(&f->b);
     nn_fit_free(&t.best.b);
@@ -565,34 +481,6 @@ static int run_train(const nn_model_desc *m, Options *o) {
         rc = run_training(m, o, &c);
     }
     nn_checkpoint_free(&c);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- eval */
-
-static int run_eval(const nn_model_desc *m, const Options *o) {
-    nn_data data = {0};
-    const nn_dataset *test = &data.test;
-    nn_buffers b = {0};
-    nn_checkpoint c;
-    char err[ERR_LEN];
-    int rc = nn_fit_alloc(&b, m, &o->h, 0);
-    if (!rc && nn_checkpoint_read(&c, o->load, m, err, sizeof err))
-        rc = nn_error(m, "%s", err);
-    if (!rc) {
-        nn_checkpoint_copy(&c, m, b.param, b.state, NULL);
-        rc = open_data(m, o, NN_WANT_TEST, checkpoint_meta(&c), &data);
-        nn_checkpoint_free(&c);
-    }
-    if (!rc) {
-        printf("%s: checkpoint %s (%llu epochs) | test %zu examples | batch=%d threads=%d\n",
-               m->name, o->load, (unsigned long long)c.run.epoch, test->n, o->h.batch,
-               nn_threads());
-        nn_metrics e = nn_evaluate(m, test, &b, o->h.batch);
-        print_test_line(test->targets ? REGRESSION : CLASSES, &e);
-    }
-    nn_fit_free(&b);
-    nn_data_close(&data);
     return rc;
 }
 
@@ -628,18 +516,21 @@ int nn_main(int argc, char **argv, const nn_model_desc *m) {
     static const struct {
         const char *name;
         Command cmd;
-    } commands[] = {{"train", CMD_TRAIN}, {"eval", CMD_EVAL}, {"bench", CMD_BENCH}};
+    } commands[] = {{"train", CMD_TRAIN}, {"eval", CMD_EVAL}, {"predict", CMD_PREDICT},
+                    {"bench", CMD_BENCH}};
     size_t k = 0;
     while (k < sizeof commands / sizeof *commands && strcmp(cmd, commands[k].name))
         k++;
     if (k == sizeof commands / sizeof *commands)
         return argc > 1 ? nn_usage_error(m, "unknown command '%s'", cmd)
-                        : nn_usage_error(m, "no command: expected train, eval, summary or help");
+                        : nn_usage_error(m, "no command: expected train, eval, predict, summary or help");
     Options o = nn_options_default(m, commands[k].cmd);
     if (nn_options_parse(m, argc - 2, argv + 2, &o))
         return EXIT_USAGE;
     if (o.cmd == CMD_TRAIN)
         return run_train(m, &o);
     nn_set_threads(o.threads);
-    return o.cmd == CMD_EVAL ? run_eval(m, &o) : nn_bench(m, &o);
+    if (o.cmd == CMD_EVAL)
+        return nn_eval(m, &o);
+    return o.cmd == CMD_PREDICT ? nn_predict(m, &o) : nn_bench(m, &o);
 }

@@ -44,7 +44,7 @@ static void regression_metrics(void **state) {
                     .in_size = N};
     nn_buffers b = {0};
     assert_int_equal(nn_fit_alloc(&b, &model, &model.defaults, 0), 0);
-    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH);
+    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH, NULL);
     /* squared errors 1+0+1+0 and 0+1+0+4 over 8 outputs; absolute 2 and 3 */
     assert_near(m.loss, 7.0 / 8);
     assert_near(m.mae, 5.0 / 8);
@@ -62,12 +62,12 @@ static void r2_of_a_constant_target(void **state) {
     nn_dataset d = {.values = out, .targets = tgt, .n_targets = N, .n = EXAMPLES, .in_size = N};
     nn_buffers b = {0};
     assert_int_equal(nn_fit_alloc(&b, &model, &model.defaults, 0), 0);
-    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH);
+    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH, NULL);
     /* column 0: targets 0 1 2 4 (mean 7/4), SS_tot 35/4, SS_res 1 */
     assert_near(m.r2, ((1 - 4.0 / 35) + 1) / 2);
     tgt[7] = 2; /* now mispredicted: a constant column scores 0, as scikit-learn's */
     tgt[1] = tgt[3] = tgt[5] = 2;
-    m = nn_evaluate(&model, &d, &b, BATCH);
+    m = nn_evaluate(&model, &d, &b, BATCH, NULL);
     assert_near(m.r2, (1 - 4.0 / 35) / 2);
     nn_fit_free(&b);
 }
@@ -90,7 +90,7 @@ static void classification_metrics(void **state) {
     nn_dataset d = {.values = out, .labels = labels, .n = EXAMPLES, .in_size = N};
     nn_buffers b = {0};
     assert_int_equal(nn_fit_alloc(&b, &model, &model.defaults, 0), 0);
-    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH);
+    nn_metrics m = nn_evaluate(&model, &d, &b, BATCH, NULL);
     assert_near(m.accuracy, 0.75);
     /* loss mse against the one-hot labels: (0.01+0.01)+(0.64+0.64)+(0.09+0.09)+(0.16+0.16) */
     assert_true(fabs(m.loss - 1.8 / 8) < 1e-7);

@@ -774,7 +774,7 @@ static void expect_usage_error(const char *args, const char *message) {
 
 static void bad_command_lines(void **state) {
     (void)state;
-    expect_usage_error("", "no command: expected train, eval, summary or help");
+    expect_usage_error("", "no command: expected train, eval, predict, summary or help");
     expect_usage_error("fit", "unknown command 'fit'");
     expect_usage_error("train --epochs abc", "--epochs: 'abc' is not an integer");
     expect_usage_error("train --epochs -1", "--epochs: -1 is out of range (0..1000000)");
