@@ -11,9 +11,8 @@
 
 #include "fail.h"
 
-/* mkstemp creates files 0600; the file gets what fopen would give it.
- * umask can only be read by setting it, hence the round trip. */
-static mode_t default_file_mode(void) {
+/* umask can only be read by setting it, hence the round trip */
+mode_t nn_default_file_mode(void) {
     mode_t mask = umask(0);
     umask(mask);
     return 0666 & ~mask;
@@ -43,7 +42,7 @@ static int write_and_close(int fd, int (*body)(FILE *f, void *ctx), void *ctx) {
         close(fd);
         return e;
     }
-    int e = fchmod(fd, default_file_mode()) != 0 ? errno : 0;
+    int e = fchmod(fd, nn_default_file_mode()) != 0 ? errno : 0;
     if (!e)
         e = body(f, ctx);
     if (!e && fflush(f) != 0)

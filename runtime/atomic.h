@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
+
+/* What fopen would give a new file: 0666 less the umask (mkstemp creates
+ * its files 0600) */
+mode_t nn_default_file_mode(void);
 
 /* Writes path through body(f, ctx), which returns 0 or an errno: into a
  * temporary PATH.tmp.XXXXXX in the same directory, with the mode fopen

@@ -58,6 +58,8 @@ static const OptInfo opt_info[N_OPTS] = {
     {"resume", "FILE", CMD_TRAIN,
      "continue the run FILE holds, to --epochs in total, with its recipe and data", NULL},
     {"log", "FILE", CMD_TRAIN, "write one CSV row of metrics per epoch there", "none"},
+    {"plot", "FILE.png", CMD_TRAIN,
+     "draw the loss and accuracy curves of train, validation and test there (gnuplot)", "none"},
     {"eval-train", NULL, CMD_TRAIN,
      "after each epoch, also evaluate the training set in inference mode (no dropout)", NULL},
     {"early-stop", "N", CMD_TRAIN,
@@ -302,6 +304,9 @@ static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *
         break;
     case OPT_LOG:
         o->log = v;
+        break;
+    case OPT_PLOT:
+        o->plot = v;
         break;
     case OPT_EVAL_TRAIN:
         o->eval_train = 1;

@@ -42,6 +42,7 @@ typedef enum {
     OPT_SAVE_BEST,
     OPT_RESUME,
     OPT_LOG,
+    OPT_PLOT,
     OPT_EVAL_TRAIN,
     OPT_EARLY_STOP,
     OPT_MIN_DELTA,
@@ -65,6 +66,7 @@ typedef struct {
     const char *save_best; /* --save-best, NULL: none */
     const char *resume;   /* --resume, NULL: a new run */
     const char *log;      /* --log, NULL: no CSV */
+    const char *plot;     /* --plot, NULL: no curves */
     const char *load;     /* --load (eval, predict) */
     const char *output;   /* --output (predict), NULL: stdout */
     nn_hparams h;         /* m->defaults with --epochs, --batch, --lr, --seed, --schedule applied */

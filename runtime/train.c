@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "nnrt.h"
 #include "options.h"
+#include "plot.h"
 #include "schedule.h"
 
 static void print_summary(const nn_model_desc *m) {
@@ -111,6 +112,7 @@ typedef struct {
     Measured now;
     nn_tracker monitor; /* --monitor's best, for --early-stop and --save-best */
     Snapshot best;      /* with --early-stop */
+    nn_history history; /* with --plot */
     long saved;         /* the epoch o->save holds, -1: none yet */
 } Trainer;
 
@@ -169,6 +171,18 @@ static int report_epoch(nn_fit *f, void *ctx) {
     return 0;
 }
 
+/* --plot's numbers */
+static int record_epoch(nn_fit *f, void *ctx) {
+    Trainer *t = ctx;
+    nn_history *h = &t->history;
+    h->epoch[h->n] = f->run.epoch;
+    h->train[h->n] = f->train_m;
+    h->val[h->n] = t->now.val;
+    h->test[h->n] = t->now.test;
+    h->n++;
+    return 0;
+}
+
 /* ReduceLROnPlateau, before the pieces that save the run, so a checkpoint
  * of this epoch holds the rate the next epoch will use */
 static int plateau_epoch(nn_fit *f, void *ctx) {
@@ -218,6 +232,8 @@ static int build_hooks(Trainer *t, nn_hook *hooks) {
     int n = 0;
     hooks[n++] = (nn_hook){.epoch_end = evaluate_epoch, .ctx = t};
     hooks[n++] = (nn_hook){.epoch_end = report_epoch, .ctx = t};
+    if (o->plot)
+        hooks[n++] = (nn_hook){.epoch_end = record_epoch, .ctx = t};
     if (o->h.schedule.kind == NN_SCHED_PLATEAU)
         hooks[n++] = (nn_hook){.epoch_end = plateau_epoch, .ctx = t};
     if (o->early_stop || o->save_best)
@@ -392,6 +408,17 @@ static int alloc_snapshot(const nn_model_desc *m, const nn_hparams *h, Snapshot 
     return 0;
 }
 
+/* Room for the epochs this run trains */
+static int alloc_history(const nn_model_desc *m, const Options *o, const nn_checkpoint *c,
+                         Trainer *t) {
+    uint64_t first = c ? c->run.epoch : 0;
+    if (nn_history_alloc(&t->history, (size_t)((uint64_t)o->h.epochs - first)))
+        return nn_error(m, "out of memory for the curves of %d epochs (--plot)", o->h.epochs);
+    t->history.has_val = t->data.val.n > 0;
+    t->history.regression = t->task == REGRESSION;
+    return 0;
+}
+
 /* The run's end: the best epoch's weights back (--early-stop), then the
  * final checkpoint; *test gets the metrics the test line prints */
 static int finish(Trainer *t, uint64_t first, nn_metrics *test) {
@@ -408,8 +435,14 @@ static int finish(Trainer *t, uint64_t first, nn_metrics *test) {
         printf("restore: the weights of epoch %llu (%s=%.4f)\n",
                (unsigned long long)f->run.epoch, nn_monitor_name(o->monitor), t->monitor.best);
     }
-    if (o->save && t->saved != (long)f->run.epoch)
-        return save_checkpoint(f->m, o->save, &f->run, &f->b);
+    if (o->save && t->saved != (long)f->run.epoch && save_checkpoint(f->m, o->save, &f->run, &f->b))
+        return 1;
+    if (o->plot && t->history.n) { /* nothing trained, nothing to draw */
+        char err[ERR_LEN];
+        if (nn_plot(o->plot, f->m->name, &t->history, err, sizeof err))
+            return nn_error(f->m, "%s", err);
+        printf("plot: %s\n", o->plot);
+    }
     return 0;
 }
 
@@ -421,7 +454,11 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     record_run(&f->run, o);
     /* The epoch o->save holds already: the --resume FILE holds its own */
     t.saved = c && o->save == o->resume ? (long)c->run.epoch : -1;
+    char err[ERR_LEN];
+    if (o->plot && nn_plot_check(o->plot, err, sizeof err))
+        return nn_error(m, "%s", err);
     if ((o->save && check_save_dir(m, OPT_SAVE, o->save)) ||
+        (o->plot && check_save_dir(m, OPT_PLOT, o->plot)) ||
         (o->save_best && check_save_dir(m, OPT_SAVE_BEST, o->save_best)) ||
         nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? nn_checkpoint_meta(c) : NULL, &t.data))
         return 1;
@@ -437,6 +474,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     int rc = (c && check_steps(m, o, &c->run, f->train->n)) ||
              nn_fit_alloc(&f->b, m, &o->h, f->train->n) ||
              (o->early_stop && alloc_snapshot(m, &o->h, &t.best)) ||
+             (o->plot && alloc_history(m, o, c, &t)) ||
              (o->log && open_log(m, o->log, t.task, &t.log));
     if (!rc) {
         print_intro(m, o, &t.data);
@@ -462,6 +500,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     }
     nn_fit_free(&f->b);
     nn_fit_free(&t.best.b);
+    nn_history_free(&t.history);
     nn_data_close(&t.data);
     return rc;
 }
