@@ -250,7 +250,9 @@ static void record_run(nn_run *r, const Options *o) {
     const char *data = o->data.dir ? o->data.dir : o->data.train;
     *r = (nn_run){.h = o->h,
                   .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit,
-                  .plateau = {.lr = o->h.lr}};
+                  .plateau = {.lr = o->h.lr,
+                              .tracker = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY,
+                                                        NN_PLATEAU_MIN_DELTA)}};
     /* Canonical, so that a resume from another directory finds the data */
     if (!realpath(data, r->data))
         snprintf(r->data, sizeof r->data, "%s", data);
@@ -482,14 +484,15 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
             nn_checkpoint_copy(c, m, f->b.param, f->b.state, f->b.opt_state);
             f->run.epoch = c->run.epoch;
             f->run.step = c->run.step;
-            f->run.plateau = c->run.plateau;
+            /* its rate, best and count; what "better" means is --monitor's */
+            f->run.plateau.lr = c->run.plateau.lr;
+            f->run.plateau.tracker.best = c->run.plateau.tracker.best;
+            f->run.plateau.tracker.wait = c->run.plateau.tracker.wait;
             printf("resume: %s at epoch %llu (step %llu)\n", o->resume,
                    (unsigned long long)f->run.epoch, (unsigned long long)f->run.step);
         } else {
             m->init(f->b.param, f->b.state, o->h.seed);
         }
-        f->run.plateau.tracker.maximize = o->monitor == MONITOR_VAL_ACCURACY;
-        f->run.plateau.tracker.min_delta = NN_PLATEAU_MIN_DELTA;
         uint64_t first = f->run.epoch;
         nn_metrics test;
         rc = nn_fit_run(f) || finish(&t, first, &test);
