@@ -424,7 +424,8 @@ static int check_combinations(const nn_model_desc *m, Options *o) {
                               o->early_stop  ? "--early-stop"
                               : o->save_best ? "--save-best"
                                              : "a plateau schedule");
-    if (!o->data.train && !o->data.dir)
+    /* The default directory, unless files name the sets the command reads */
+    if (!o->data.train && !o->data.dir && !(o->cmd == CMD_EVAL && o->data.test))
         o->data.dir = NN_DEFAULT_DATA;
     return 0;
 }
