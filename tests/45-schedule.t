@@ -57,30 +57,22 @@ if grep -qF "1.ckpt: --schedule step every=1 factor=0.5 differs from the checkpo
 then pass "--resume refuses another --schedule"
 else fail "resume with another schedule" "$(cat "$tmp/out")"; fi
 
-# usage MESSAGE ARG...: exit status 2 and exactly that message
-usage() {
-    local msg=$1; shift
-    "$m" "$@" >"$tmp/out" 2>&1; local rc=$?
-    local want; want=$(printf "sched_mlp: error: %s\ntry 'sched_mlp help'" "$msg")
-    if [ $rc = 2 ] && [ "$(cat "$tmp/out")" = "$want" ]; then pass "usage: $msg"
-    else fail "usage: $*" "status $rc" "$(cat "$tmp/out")"; fi
-}
-usage "--schedule: 'linear' is not a schedule (expected step, cosine, plateau or none)" train --schedule linear
-usage "--schedule: step needs every=; usage: step every=E factor=F" train --schedule step
-usage "--early-stop needs a validation set: --val FILE or --val-split F" train --early-stop 2
-usage "--save-best needs a validation set: --val FILE or --val-split F" train --save-best b.ckpt
-usage "a plateau schedule needs a validation set: --val FILE or --val-split F" train --schedule "plateau patience=1 factor=0.5"
-usage "--monitor needs --early-stop N, --save-best FILE or a plateau schedule" train --monitor val_accuracy
-usage "--min-delta needs --early-stop N, --save-best FILE or a plateau schedule" train --min-delta 0.1
-usage "--monitor: 'loss' is not one of val_loss|val_accuracy" train --early-stop 2 --val v.csv --monitor loss
-usage "--early-stop: 0 is out of range (1..1000000)" train --early-stop 0 --val v.csv
-usage "--min-delta: -1 is out of range (0 <= D < 1e6)" train --early-stop 2 --val v.csv --min-delta -1
-usage "--val-split: 1 is out of range (0 < F < 1)" train --val-split 1
-usage "--header: 'maybe' is not one of yes|no|auto" train --header maybe
-usage "--data and --train both name the training data: give one" train --data d --train t.csv
-usage "--test and --test-split both name the test set: give one" train --test t.csv --test-split 0.2
-usage "--val and --val-split both name the validation set: give one" train --val v.csv --val-split 0.2
-usage "unknown option '--val' for 'eval'" eval --load x --val v.csv
-usage "unknown option '--epochs' for 'bench'" bench --epochs 2
-usage "--windows: 0 is out of range (1..101)" bench --windows 0
+usage "$m" "--schedule: 'linear' is not a schedule (expected step, cosine, plateau or none)" train --schedule linear
+usage "$m" "--schedule: step needs every=; usage: step every=E factor=F" train --schedule step
+usage "$m" "--early-stop needs a validation set: --val FILE or --val-split F" train --early-stop 2
+usage "$m" "--save-best needs a validation set: --val FILE or --val-split F" train --save-best b.ckpt
+usage "$m" "a plateau schedule needs a validation set: --val FILE or --val-split F" train --schedule "plateau patience=1 factor=0.5"
+usage "$m" "--monitor needs --early-stop N, --save-best FILE or a plateau schedule" train --monitor val_accuracy
+usage "$m" "--min-delta needs --early-stop N, --save-best FILE or a plateau schedule" train --min-delta 0.1
+usage "$m" "--monitor: 'loss' is not one of val_loss|val_accuracy" train --early-stop 2 --val v.csv --monitor loss
+usage "$m" "--early-stop: 0 is out of range (1..1000000)" train --early-stop 0 --val v.csv
+usage "$m" "--min-delta: -1 is out of range (0 <= D < 1e6)" train --early-stop 2 --val v.csv --min-delta -1
+usage "$m" "--val-split: 1 is out of range (0 < F < 1)" train --val-split 1
+usage "$m" "--header: 'maybe' is not one of yes|no|auto" train --header maybe
+usage "$m" "--data and --train both name the training data: give one" train --data d --train t.csv
+usage "$m" "--test and --test-split both name the test set: give one" train --test t.csv --test-split 0.2
+usage "$m" "--val and --val-split both name the validation set: give one" train --val v.csv --val-split 0.2
+usage "$m" "unknown option '--val' for 'eval'" eval --load x --val v.csv
+usage "$m" "unknown option '--epochs' for 'bench'" bench --epochs 2
+usage "$m" "--windows: 0 is out of range (1..101)" bench --windows 0
 done_testing

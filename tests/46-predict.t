@@ -44,15 +44,8 @@ if [ "$check" = "10 10000 ok " ] && grep -q '^confusion matrix: a row per true c
 then pass "eval: a confusion matrix of every test example, whose diagonal is the accuracy, and each class's"
 else fail "eval's confusion matrix" "$check" "$(cat "$tmp/eval")"; fi
 
-usage() {
-    local msg=$1; shift
-    "$m" "$@" >"$tmp/out" 2>&1; local rc=$?
-    local want; want=$(printf "sched_mlp: error: %s\ntry 'sched_mlp help'" "$msg")
-    if [ $rc = 2 ] && [ "$(cat "$tmp/out")" = "$want" ]; then pass "usage: $msg"
-    else fail "usage: $*" "status $rc" "$(cat "$tmp/out")"; fi
-}
-usage "predict needs --load FILE" predict --data $data
-usage "predict needs --data FILE: the examples to predict" predict --load "$tmp/m.ckpt"
-usage "unknown option '--epochs' for 'predict'" predict --load "$tmp/m.ckpt" --epochs 2
-usage "unknown option '--output' for 'eval'" eval --load "$tmp/m.ckpt" --output x.csv
+usage "$m" "predict needs --load FILE" predict --data $data
+usage "$m" "predict needs --data FILE: the examples to predict" predict --load "$tmp/m.ckpt"
+usage "$m" "unknown option '--epochs' for 'predict'" predict --load "$tmp/m.ckpt" --epochs 2
+usage "$m" "unknown option '--output' for 'eval'" eval --load "$tmp/m.ckpt" --output x.csv
 done_testing
