@@ -102,7 +102,10 @@ static void write_run(Writer *w, const nn_run *run, size_t n_opt) {
  * run without it writes the same bytes as before version 3 existed */
 static unsigned run_version(const nn_run *run) {
     const nn_hparams *h = &run->h;
-    return h->schedule.kind != NN_SCHED_NONE || h->clip_norm != 0 || run->meta_len ? 3 : 2;
+    return h->schedule.kind != NN_SCHED_NONE || h->clip_norm != 0 || run->meta_len ||
+                   run->sources_len
+               ? 3
+               : 2;
 }
 
 /* Version 3's fields after the data path, in the order of docs/trainer.md */
@@ -121,6 +124,8 @@ static void write_run_v3(Writer *w, const nn_run *run) {
     put_uint(w, best, 8);
     put_uint(w, run->plateau.tracker.wait, 4);
     put_uint(w, run->meta_len, 8);
+    put_uint(w, run->sources_len, 4);
+    put(w, run->sources, run->sources_len);
 }
 
 /* What nn_checkpoint_save writes, gathered for write_and_close */
@@ -171,8 +176,8 @@ int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *r
 /* ---------------------------------------------------------------- load */
 
 #define V2_HEADER 124 /* bytes of a version 2 header besides the name and the data path */
-#define V3_FIELDS 52  /* what version 3 adds after the data path */
-#define MAX_HEADER (V2_HEADER + V3_FIELDS + MAX_NAME + NN_PATH_LEN) /* the longest header */
+#define V3_FIELDS 56  /* what version 3 adds after the data path, besides the sources */
+#define MAX_HEADER (V2_HEADER + V3_FIELDS + MAX_NAME + NN_PATH_LEN + NN_SOURCES_LEN) /* the longest */
 
 /* What the header says, before anything in it is trusted */
 typedef struct {
@@ -254,6 +259,7 @@ static void take_run_v3(Cursor *c, Header *h) {
     memcpy(&h->run.plateau.tracker.best, &best, 8);
     h->wait = take_uint(c, 4);
     h->meta_len = take_uint(c, 8);
+    h->run.sources_len = (size_t)take_uint(c, 4);
 }
 
 /* The header, from the file's first got bytes (all of it when shorter
@@ -291,6 +297,12 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
             memcpy(h->run.data, data, h->data_len);
         if (version == 3)
             take_run_v3(&c, h);
+        if (!c.short_read && h->run.sources_len >= NN_SOURCES_LEN)
+            return nn_fail(err, errlen, "%s: corrupt: data options of %zu bytes (at most %d)", path,
+                           h->run.sources_len, NN_SOURCES_LEN - 1);
+        const uint8_t *sources = take(&c, h->run.sources_len);
+        if (sources)
+            memcpy(h->run.sources, sources, h->run.sources_len);
     }
     if (c.short_read)
         return nn_fail(err, errlen, "%s: truncated: the file ends inside the header", path);
@@ -438,6 +450,8 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
                            floats[i].what, (double)floats[i].v);
     if (memchr(r->data, '\0', h->data_len))
         return nn_fail(err, errlen, "%s: corrupt: the data path holds a NUL byte", path);
+    if (r->sources_len && r->sources[r->sources_len - 1] != '\0')
+        return nn_fail(err, errlen, "%s: corrupt: the data options do not end with a NUL", path);
     r->h.optimizer = (nn_optimizer)h->optimizer;
     r->h.nesterov = (int)h->nesterov;
     r->h.batch = (int)h->batch;

@@ -21,6 +21,7 @@
 #define NN_CKPT_VERSION 3u        /* the newest; 2 is written when a run needs nothing of 3 */
 #define NN_NO_LIMIT UINT64_MAX    /* nn_run.limit without --limit */
 #define NN_MAX_THREADS 1024       /* --threads, and what a checkpoint may claim */
+#define NN_SOURCES_LEN (3 * NN_PATH_LEN + 1024) /* nn_run.sources: three paths and the rest */
 
 /* Where a run is and the recipe that shapes its trajectory */
 typedef struct {
@@ -33,6 +34,11 @@ typedef struct {
     const uint8_t *meta;    /* meta_len opaque bytes of nn_data_meta (version 3); on a read,
                                inside nn_checkpoint.bytes */
     size_t meta_len;
+    /* The data options besides --data (version 3): sources_len bytes of
+     * "name=value" entries, each ended by a NUL, as the command line gave
+     * them (paths made absolute), so that a resume reads the same data */
+    char sources[NN_SOURCES_LEN];
+    size_t sources_len;
 } nn_run;
 
 /* A checkpoint read into memory and verified whole */

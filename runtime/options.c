@@ -1,7 +1,7 @@
 /* options.c: the table of every trainer option, its parser and the help
  * built from it (docs/trainer.md, "Command line"). A row says which
  * commands take the option; adding an option is a row, an OptId and a case
- * of set_option. */
+ * of nn_options_set. */
 #include "options.h"
 
 #include <errno.h>
@@ -251,8 +251,7 @@ static int parse_word(const nn_model_desc *m, OptId id, const char *text,
                           opt_info[id].arg);
 }
 
-/* Applies one option's value to o; 0 or EXIT_USAGE */
-static int set_option(const nn_model_desc *m, Options *o, OptId id, const char *v) {
+int nn_options_set(const nn_model_desc *m, Options *o, OptId id, const char *v) {
     static const char *const headers[] = {"yes", "no", "auto"};
     long long n = 0;
     double x = 0;
@@ -443,7 +442,7 @@ int nn_options_parse(const nn_model_desc *m, int argc, char **argv, Options *o) 
             return nn_usage_error(m, "--%s takes no value", opt_info[id].name);
         o->given |= UINT64_C(1) << id;
         if (!opt_info[id].arg) {
-            set_option(m, o, id, NULL);
+            nn_options_set(m, o, id, NULL);
             continue;
         }
         if (!value && i + 1 == argc)
@@ -451,7 +450,7 @@ int nn_options_parse(const nn_model_desc *m, int argc, char **argv, Options *o) 
                                   opt_info[id].arg);
         if (!value)
             value = argv[++i];
-        if (set_option(m, o, id, value))
+        if (nn_options_set(m, o, id, value))
             return EXIT_USAGE;
     }
     o->data.seed = o->h.seed;

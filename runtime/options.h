@@ -93,6 +93,9 @@ Options nn_options_default(const nn_model_desc *m, Command cmd);
 /* argv[0 .. argc) of command cmd into o; 0, or EXIT_USAGE with the
  * message printed */
 int nn_options_parse(const nn_model_desc *m, int argc, char **argv, Options *o);
+/* Applies one option's value (NULL for a flag) to o, as the command line
+ * would; 0, or EXIT_USAGE with the message printed */
+int nn_options_set(const nn_model_desc *m, Options *o, OptId id, const char *v);
 int nn_option_given(const Options *o, OptId id);
 const char *nn_option_name(OptId id);
 void nn_print_help(FILE *f, const nn_model_desc *m);

@@ -245,16 +245,94 @@ static int build_hooks(Trainer *t, nn_hook *hooks) {
 
 /* ---------------------------------------------------------------- checkpoints */
 
+/* The data options a checkpoint records besides --data (nn_run.data), so
+ * that a resume reads the same files the same way */
+static const OptId sources[] = {OPT_TRAIN,     OPT_TEST,  OPT_VAL,        OPT_HEADER,
+                                OPT_DELIMITER, OPT_LABEL, OPT_TARGET,     OPT_TEST_SPLIT,
+                                OPT_VAL_SPLIT, OPT_STANDARDIZE};
+
+/* Option id's value in d as text, "" if it is not set; paths canonical */
+static void source_text(char *buf, size_t len, const nn_data_options *d, OptId id) {
+    char canon[NN_PATH_LEN];
+    const char *const text[] = {[OPT_TRAIN] = d->train,     [OPT_TEST] = d->test,
+                                [OPT_VAL] = d->val,         [OPT_HEADER] = d->header,
+                                [OPT_DELIMITER] = d->delimiter, [OPT_LABEL] = d->label,
+                                [OPT_TARGET] = d->target};
+    const double split = id == OPT_TEST_SPLIT ? d->test_split : d->val_split;
+    buf[0] = '\0';
+    if (id == OPT_TEST_SPLIT || id == OPT_VAL_SPLIT) {
+        if (split > 0)
+            snprintf(buf, len, "%.17g", split);
+    } else if (id == OPT_STANDARDIZE)
+        snprintf(buf, len, "%s", d->standardize ? "yes" : "");
+    else if (id <= OPT_VAL && text[id] && realpath(text[id], canon))
+        snprintf(buf, len, "%s", canon);
+    else
+        snprintf(buf, len, "%s", text[id] ? text[id] : "");
+}
+
+/* r->sources from o's data options; 0, or 1 with the message printed */
+static int record_sources(const nn_model_desc *m, nn_run *r, const nn_data_options *d) {
+    char value[NN_SOURCES_LEN];
+    r->sources_len = 0;
+    for (size_t i = 0; i < sizeof sources / sizeof *sources; i++) {
+        source_text(value, sizeof value, d, sources[i]);
+        if (!*value)
+            continue;
+        size_t left = sizeof r->sources - r->sources_len;
+        int n = snprintf(r->sources + r->sources_len, left, "%s=%s", nn_option_name(sources[i]),
+                         value);
+        if (n < 0 || (size_t)n >= left)
+            return nn_error(m, "the data options are too long to record in a checkpoint "
+                               "(%d bytes at most)",
+                            NN_SOURCES_LEN - 1);
+        r->sources_len += (size_t)n + 1; /* and its NUL */
+    }
+    return 0;
+}
+
+/* The recorded data options into o; one given on the command line must
+ * agree. f: the checkpoint's name; 0, or 1 with the message printed. */
+static int adopt_sources(const nn_model_desc *m, Options *o, const nn_run *r, const char *f) {
+    char now[NN_SOURCES_LEN], shown[4 * NN_PATH_LEN + 1];
+    for (size_t at = 0; at < r->sources_len; at += strlen(r->sources + at) + 1) {
+        const char *entry = r->sources + at, *eq = strchr(entry, '=');
+        size_t k = 0;
+        while (k < sizeof sources / sizeof *sources &&
+               !(eq && strlen(nn_option_name(sources[k])) == (size_t)(eq - entry) &&
+                 !strncmp(entry, nn_option_name(sources[k]), (size_t)(eq - entry))))
+            k++;
+        if (k == sizeof sources / sizeof *sources) {
+            nn_escape(shown, entry, strlen(entry) < NN_PATH_LEN ? strlen(entry) : NN_PATH_LEN);
+            return nn_error(m, "%s: corrupt: an unknown data option '%s'", f, shown);
+        }
+        OptId id = sources[k];
+        if (nn_option_given(o, id)) {
+            source_text(now, sizeof now, &o->data, id);
+            if (strcmp(now, eq + 1)) {
+                nn_escape(shown, eq + 1, strlen(eq + 1) < NN_PATH_LEN ? strlen(eq + 1) : NN_PATH_LEN);
+                return nn_error(m,
+                                "%s: --%s %s differs from the checkpoint's %s; leave --%s out to "
+                                "continue with it",
+                                f, nn_option_name(id), now, shown, nn_option_name(id));
+            }
+        } else if (nn_options_set(m, o, id, id == OPT_STANDARDIZE ? NULL : eq + 1)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* What a new run records: the recipe, and where it is (epoch 0, step 0) */
 static void record_run(nn_run *r, const Options *o) {
-    const char *data = o->data.dir ? o->data.dir : o->data.train;
+    const char *data = o->data.dir ? o->data.dir : "";
     *r = (nn_run){.h = o->h,
                   .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit,
                   .plateau = {.lr = o->h.lr,
                               .tracker = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY,
                                                         NN_PLATEAU_MIN_DELTA)}};
     /* Canonical, so that a resume from another directory finds the data */
-    if (!realpath(data, r->data))
+    if (!*data || !realpath(data, r->data))
         snprintf(r->data, sizeof r->data, "%s", data);
 }
 
@@ -342,9 +420,12 @@ static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c)
     if (r->epoch > (uint64_t)target)
         return nn_error(m, "%s: holds %llu epochs, more than the %d asked for", f,
                         (unsigned long long)r->epoch, target);
+    if (adopt_sources(m, o, r, f))
+        return 1;
     o->h = r->h;
     o->h.epochs = target;
-    o->data.dir = r->data;
+    o->data.dir = *r->data ? r->data : NULL;
+    o->data.seed = o->h.seed; /* it draws the --test-split rows */
     o->limit = r->limit == NN_NO_LIMIT ? SIZE_MAX : (size_t)r->limit;
     return 0; /* the thread count is the command line's: results do not depend on it */
 }
@@ -454,6 +535,8 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     nn_fit *f = &t.fit;
     nn_hook hooks[8];
     record_run(&f->run, o);
+    if (record_sources(m, &f->run, &o->data))
+        return 1;
     /* The epoch o->save holds already: the --resume FILE holds its own */
     t.saved = c && o->save == o->resume ? (long)c->run.epoch : -1;
     char err[ERR_LEN];

@@ -680,6 +680,33 @@ static void resume_notices_changed_data(void **state) {
     assert_string_equal(r.err, want);
 }
 
+/* The data options a run was given are in its checkpoint (version 3): a
+ * resume reads the data the same way without them, and refuses others */
+static void resume_keeps_the_data_options(void **state) {
+    (void)state;
+    Run r;
+    run_model(&r, &toy, "train --data @ --header yes --label 1 --epochs 3 --save @/full.ckpt");
+    assert_int_equal(r.status, 0);
+    run_model(&r, &toy, "train --data @ --header yes --label 1 --epochs 1 --save @/base.ckpt");
+    assert_int_equal(r.status, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/base.ckpt", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 8, SEEK_SET), 0);
+    assert_int_equal(fgetc(f), 3);
+    fclose(f);
+    expect_resume_error(&toy, "--epochs 3 --header no",
+                        "--header no differs from the checkpoint's yes; leave --header out to "
+                        "continue with it");
+    expect_resume_error(&toy, "--epochs 3 --label 2",
+                        "--label 2 differs from the checkpoint's 1; leave --label out to continue "
+                        "with it");
+    run_model(&r, &toy, "train --resume @/base.ckpt --epochs 3 --header yes");
+    assert_int_equal(r.status, 0);
+    assert_same_file("full.ckpt", "base.ckpt");
+}
+
 static void resume_refuses_version_1(void **state) {
     (void)state;
     Run r;
@@ -844,6 +871,7 @@ int main(void) {
         cmocka_unit_test(save_every_saves_as_it_goes),
         cmocka_unit_test(resume_refuses_another_recipe),
         cmocka_unit_test(resume_notices_changed_data),
+        cmocka_unit_test(resume_keeps_the_data_options),
         cmocka_unit_test(resume_refuses_version_1),
         cmocka_unit_test(resume_of_a_missing_file),
         cmocka_unit_test(nan_stops_with_a_hint),
