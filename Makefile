@@ -49,7 +49,8 @@ $(B)/grammar/lexer.c $(B)/grammar/lexer.h: grammar/lexer.l
 $(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnrt.h $(B)/grammar/parser.h $(B)/grammar/lexer.h
+# runtime/*.h: the deploy emitter reads checkpoints through runtime/checkpoint.h
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(wildcard runtime/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
 
