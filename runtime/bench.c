@@ -1,8 +1,9 @@
 /* bench.c: `NAME bench`, the measurement `make bench` reads.
  *
  * It times the trainer's own code, not a model of it: the steps are the
- * training loop's (nn_data_batch, train_step, nn_optimizer_step, on real
- * examples in a shuffled order), the inference is the generated infer
+ * training loop's nn_fit_step (nn_data_batch, train_step, clipping, the
+ * scheduled rate, nn_optimizer_step, on real examples in a shuffled
+ * order), the inference is the generated infer
  * function on test images. Each figure is the median over --windows timed
  * windows, after --warmup steps that fill caches, fault in the buffers and
  * wake the thread pool. Peak RSS is the process's (getrusage) at the end:
