@@ -103,7 +103,7 @@ static void write_run(Writer *w, const nn_run *run, size_t n_opt) {
 static unsigned run_version(const nn_run *run) {
     const nn_hparams *h = &run->h;
     return h->schedule.kind != NN_SCHED_NONE || h->clip_norm != 0 || run->meta_len ||
-                   run->sources_len
+                   run->sources_len || run->monitored
                ? 3
                : 2;
 }
@@ -111,8 +111,10 @@ static unsigned run_version(const nn_run *run) {
 /* Version 3's fields after the data path, in the order of docs/trainer.md */
 static void write_run_v3(Writer *w, const nn_run *run) {
     const nn_schedule *s = &run->h.schedule;
-    uint64_t best;
+    uint64_t best, monitor_best;
     memcpy(&best, &run->plateau.tracker.best, 8);
+    const double unused = HUGE_VAL; /* the reader's "not monitored" */
+    memcpy(&monitor_best, run->monitored ? &run->monitor.best : &unused, 8);
     put_uint(w, (uint64_t)s->kind, 4);
     put_uint(w, (uint64_t)s->every, 4);
     put_uint(w, (uint64_t)s->warmup, 4);
@@ -123,6 +125,8 @@ static void write_run_v3(Writer *w, const nn_run *run) {
     put_float(w, run->plateau.lr);
     put_uint(w, best, 8);
     put_uint(w, run->plateau.tracker.wait, 4);
+    put_uint(w, monitor_best, 8);
+    put_uint(w, run->monitor.wait, 4);
     put_uint(w, run->meta_len, 8);
     put_uint(w, run->sources_len, 4);
     put(w, run->sources, run->sources_len);
@@ -176,7 +180,7 @@ int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *r
 /* ---------------------------------------------------------------- load */
 
 #define V2_HEADER 124 /* bytes of a version 2 header besides the name and the data path */
-#define V3_FIELDS 56  /* what version 3 adds after the data path, besides the sources */
+#define V3_FIELDS 68  /* what version 3 adds after the data path, besides the sources */
 #define MAX_HEADER (V2_HEADER + V3_FIELDS + MAX_NAME + NN_PATH_LEN + NN_SOURCES_LEN) /* the longest */
 
 /* What the header says, before anything in it is trusted */
@@ -186,7 +190,7 @@ typedef struct {
     size_t name_len;
     uint64_t fingerprint, n_param, n_state, n_opt;
     uint64_t optimizer, nesterov, batch, target; /* range-checked into run */
-    uint64_t sched, every, warmup, patience, wait; /* version 3, likewise */
+    uint64_t sched, every, warmup, patience, wait, monitor_wait; /* version 3, likewise */
     uint64_t meta_len;
     nn_run run;
     size_t data_len; /* of run.data, which may hold a NUL */
@@ -258,6 +262,9 @@ static void take_run_v3(Cursor *c, Header *h) {
     uint64_t best = take_uint(c, 8);
     memcpy(&h->run.plateau.tracker.best, &best, 8);
     h->wait = take_uint(c, 4);
+    uint64_t monitor_best = take_uint(c, 8);
+    memcpy(&h->run.monitor.best, &monitor_best, 8);
+    h->monitor_wait = take_uint(c, 4);
     h->meta_len = take_uint(c, 8);
     h->run.sources_len = (size_t)take_uint(c, 4);
 }
@@ -429,6 +436,7 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         {"warmup", h->warmup, 0, NN_MAX_EPOCHS},
         {"patience", h->patience, 0, NN_MAX_EPOCHS},
         {"plateau wait", h->wait, 0, NN_MAX_EPOCHS},
+        {"monitor wait", h->monitor_wait, 0, NN_MAX_EPOCHS},
     };
     const size_t n_ranges[] = {0, 1, 6, sizeof ranges / sizeof *ranges}; /* by version */
     for (size_t i = 0; i < n_ranges[h->version]; i++)
@@ -461,6 +469,8 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
     r->h.schedule.warmup = (int)h->warmup;
     r->h.schedule.patience = (int)h->patience;
     r->plateau.tracker.wait = (uint32_t)h->wait;
+    r->monitor.wait = (uint32_t)h->monitor_wait;
+    r->monitored = h->version == 3 && isfinite(r->monitor.best);
     uint64_t n_opt = nn_optimizer_state_size(&r->h, (size_t)h->n_param);
     if (h->n_opt != n_opt)
         return nn_fail(err, errlen,

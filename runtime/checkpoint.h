@@ -31,6 +31,9 @@ typedef struct {
     uint64_t limit;         /* --limit, NN_NO_LIMIT: every training example */
     char data[NN_PATH_LEN]; /* the data directory, as realpath() gives it */
     nn_plateau plateau;     /* the plateau schedule's progress (version 3) */
+    int monitored;          /* 1: --early-stop or --save-best ran; monitor holds their state */
+    nn_tracker monitor;     /* their best and count (version 3; unless monitored, a file holds
+                               best +inf, and a read sets monitored when best is finite) */
     const uint8_t *meta;    /* meta_len opaque bytes of nn_data_meta (version 3); on a read,
                                inside nn_checkpoint.bytes */
     size_t meta_len;

@@ -110,7 +110,6 @@ typedef struct {
     nn_data data;
     FILE *log;
     Measured now;
-    nn_tracker monitor; /* --monitor's best, for --early-stop and --save-best */
     Snapshot best;      /* with --early-stop */
     nn_history history; /* with --plot */
     long saved;         /* the epoch o->save holds, -1: none yet */
@@ -201,7 +200,7 @@ static void snapshot_copy(nn_buffers *to, const nn_buffers *from, const nn_fit *
 static int monitor_epoch(nn_fit *f, void *ctx) {
     Trainer *t = ctx;
     const Options *o = t->o;
-    if (nn_tracker_update(&t->monitor, monitored(t))) {
+    if (nn_tracker_update(&f->run.monitor, monitored(t))) {
         if (o->early_stop) {
             snapshot_copy(&t->best.b, &f->b, f);
             t->best.run = f->run;
@@ -210,9 +209,9 @@ static int monitor_epoch(nn_fit *f, void *ctx) {
         }
         if (o->save_best && save_checkpoint(f->m, o->save_best, &f->run, &f->b))
             return 1;
-    } else if (o->early_stop && t->monitor.wait >= (uint32_t)o->early_stop) {
+    } else if (o->early_stop && f->run.monitor.wait >= (uint32_t)o->early_stop) {
         printf("early stop: no %s improvement in %u epochs\n", nn_monitor_name(o->monitor),
-               t->monitor.wait);
+               f->run.monitor.wait);
         f->stop = 1;
     }
     return 0;
@@ -330,7 +329,9 @@ static void record_run(nn_run *r, const Options *o) {
                   .limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit,
                   .plateau = {.lr = o->h.lr,
                               .tracker = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY,
-                                                        NN_PLATEAU_MIN_DELTA)}};
+                                                        NN_PLATEAU_MIN_DELTA)},
+                  .monitored = o->early_stop || o->save_best,
+                  .monitor = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY, o->min_delta)};
     /* Canonical, so that a resume from another directory finds the data */
     if (!*data || !realpath(data, r->data))
         snprintf(r->data, sizeof r->data, "%s", data);
@@ -516,7 +517,7 @@ static int finish(Trainer *t, uint64_t first, nn_metrics *test) {
         f->run = t->best.run;
         *test = t->best.test;
         printf("restore: the weights of epoch %llu (%s=%.4f)\n",
-               (unsigned long long)f->run.epoch, nn_monitor_name(o->monitor), t->monitor.best);
+               (unsigned long long)f->run.epoch, nn_monitor_name(o->monitor), f->run.monitor.best);
     }
     if (o->save && t->saved != (long)f->run.epoch && save_checkpoint(f->m, o->save, &f->run, &f->b))
         return 1;
@@ -531,7 +532,7 @@ static int finish(Trainer *t, uint64_t first, nn_metrics *test) {
 
 /* A new run from init, or one resumed from c (NULL: new) */
 static int run_training(const nn_model_desc *m, const Options *o, const nn_checkpoint *c) {
-    Trainer t = {.o = o, .monitor = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY, o->min_delta)};
+    Trainer t = {.o = o};
     nn_fit *f = &t.fit;
     nn_hook hooks[8];
     record_run(&f->run, o);
@@ -571,6 +572,10 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
             f->run.plateau.lr = c->run.plateau.lr;
             f->run.plateau.tracker.best = c->run.plateau.tracker.best;
             f->run.plateau.tracker.wait = c->run.plateau.tracker.wait;
+            if (c->run.monitored) {
+                f->run.monitor.best = c->run.monitor.best;
+                f->run.monitor.wait = c->run.monitor.wait;
+            }
             printf("resume: %s at epoch %llu (step %llu)\n", o->resume,
                    (unsigned long long)f->run.epoch, (unsigned long long)f->run.step);
         } else {
