@@ -49,15 +49,17 @@ $(B)/grammar/lexer.c $(B)/grammar/lexer.h: grammar/lexer.l
 $(B)/grammar/%.o: $(B)/grammar/%.c $(B)/grammar/parser.h $(B)/grammar/lexer.h compiler/nnc.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 -Wall -Wno-unused-function -Icompiler -I$(B)/grammar -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/nnrt.h $(B)/grammar/parser.h $(B)/grammar/lexer.h
+# runtime/*.h: the deploy emitter reads checkpoints through runtime/checkpoint.h
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(wildcard runtime/*.h) $(B)/grammar/parser.h $(B)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Icompiler -I$(B)/grammar -c -o $@ $<
 
 $(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
 
 # The deploy emitter reads checkpoints with the trainer's reader: those
-# three files of the runtime, and zlib for the CRC, are all nnc links of it.
-NNC_RUNTIME_OBJ := $(B)/runtime/checkpoint.o $(B)/runtime/fail.o $(B)/runtime/optim_state.o
+# four files of the runtime, and zlib for the CRC, are all nnc links of it.
+NNC_RUNTIME_OBJ := $(B)/runtime/checkpoint.o $(B)/runtime/atomic.o $(B)/runtime/fail.o \
+                   $(B)/runtime/optim_state.o
 
 $(B)/nnc: $(COMPILER_OBJ) $(NNC_RUNTIME_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz -lm

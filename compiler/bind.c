@@ -229,6 +229,15 @@ static bool convert_number(const Ctx *c, const char *subj, const Param *p, Value
     return false;
 }
 
+/* Is word one of the '|'-separated choices? */
+static bool is_choice(const char *choices, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = choices; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+        if (strncmp(p, word, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 /* The sizes of a DIMS argument, judged: each at least 1 and not saturated. */
 static bool sizes_ok(const Ctx *c, const char *subj, const Arg *a) {
     for (int i = 0; i < a->n_dims; i++) {
@@ -412,13 +421,17 @@ bool bind(const Ctx *c, const Rule *r, const Stmt *s, Value *pos, Value *opt) {
         error_at(c->src, s->loc, "'%s' is missing an argument; usage: %s", s->keyword, r->usage);
         ok = false;
     }
-    /* Options that belong to one choice of the first argument (optimizer). */
+    /* Options that belong to some choices of the first argument
+     * (optimizer, schedule): only is "a" or "a|b". */
     for (int i = 0; ok && i < MAX_OPT && r->opt[i].name; i++) {
         const char *only = r->opt[i].only;
-        if (!only || !opt[i].arg || strcmp(pos[0].arg->text, only) == 0)
+        if (!only || !opt[i].arg || is_choice(only, pos[0].arg->text))
             continue;
+        const char *bar = strchr(only, '|');
+        const char *choices =
+            bar ? arena_printf("%.*s or %s", (int)(bar - only), only, bar + 1) : only;
         error_at(c->src, opt[i].arg->key_loc, "'%s' is an option of %s, not %s", r->opt[i].name,
-                 only, quote_arg(pos[0].arg));
+                 choices, quote_arg(pos[0].arg));
         ok = false;
     }
     return ok;

@@ -345,7 +345,8 @@ static void emit_train_step(Emit *e) {
         shape_size(m->input), out_size);
     emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
-        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key)\n{\n",
+        "        const float *x, const int *labels, const float *targets, float *out, int B,\n"
+        "        uint64_t dropout_key)\n{\n",
         N);
     emit_out(e, "    const size_t b = (size_t)B;\n");
     bool uses_work = false; /* a model of aliases alone (flatten) has no buffer */
@@ -402,9 +403,14 @@ static void emit_train_step(Emit *e) {
     const char *y = value_buf(p->act, m->n_ops);
     emit_out(e, "\n    /* loss */\n");
     emit_out(e, "    memcpy(out, %s, b * %zu * sizeof(float));\n", y, out_size);
-    emit_out(e, "    const float loss = %s(%s, %s, labels, B, %zu);\n",
-        m->train.loss == LOSS_CROSS_ENTROPY ? "nn_softmax_xent" : "nn_mse",
-        grad_buf(e, m->n_ops), y, out_size);
+    if (m->train.loss == LOSS_CROSS_ENTROPY)
+        emit_out(e, "    (void)targets; /* classes only */\n"
+                    "    const float loss = nn_softmax_xent(%s, %s, labels, B, %zu);\n",
+            grad_buf(e, m->n_ops), y, out_size);
+    else /* regression targets, or the one-hot labels */
+        emit_out(e, "    const float loss = targets ? nn_mse_targets(%s, %s, targets, B, %zu)\n"
+                    "                               : nn_mse(%s, %s, labels, B, %zu);\n",
+            grad_buf(e, m->n_ops), y, out_size, grad_buf(e, m->n_ops), y, out_size);
 
     emit_out(e, "\n    /* backward, from the last layer to the first that has parameters */\n");
     for (int i = m->n_ops - 1; i >= 0; i--)
@@ -533,6 +539,16 @@ static void emit_descriptor(Emit *e) {
     emit_out(e, "        .weight_decay = %s,\n", c_float(t->weight_decay));
     emit_out(e, "        .batch = %ld, .epochs = %ld, .seed = UINT64_C(%llu),\n", t->batch, t->epochs,
         (unsigned long long)t->seed);
+    /* Only when set: the generated C of a model without them stays as it was */
+    static const char *const kinds[] = {"NN_SCHED_NONE", "NN_SCHED_STEP", "NN_SCHED_COSINE",
+                                        "NN_SCHED_PLATEAU"}; /* ORDER: SchedKind */
+    if (t->schedule != SCHED_NONE)
+        emit_out(e, "        .schedule = {.kind = %s, .every = %ld, .warmup = %ld, .patience = %ld,\n"
+                    "                     .factor = %s, .min_lr = %s},\n",
+            kinds[t->schedule], t->every, t->warmup, t->patience, c_float(t->factor),
+            c_float(t->min_lr));
+    if (t->clip_norm != 0)
+        emit_out(e, "        .clip_norm = %s,\n", c_float(t->clip_norm));
     emit_out(e, "    },\n");
     emit_out(e, "    .summary = summary,\n");
     emit_out(e, "    .init = %s_init,\n    .train_step = %s_train_step,\n", N, N);
@@ -558,7 +574,8 @@ static void emit_header(Emit *e, const char *guard) {
     emit_out(e, "void %s_init(float *param, float *state, uint64_t seed);\n", N);
     emit_out(e,
         "float %s_train_step(const float *param, float *grad, float *state, float *work,\n"
-        "        const float *x, const int *labels, float *out, int B, uint64_t dropout_key);\n",
+        "        const float *x, const int *labels, const float *targets, float *out, int B,\n"
+        "        uint64_t dropout_key);\n",
         N);
     emit_out(e,
         "void %s_infer(const float *param, const float *state, float *work, const float *x,\n"

@@ -32,13 +32,19 @@ const char *const ACTS[] = {"linear", "relu", "sigmoid", "tanh", "softmax", "lea
 const char *const INITS[] = {"glorot", "he", "zeros", NULL};
 static const char *const LOSSES[] = {"cross_entropy", "mse", NULL};
 static const char *const OPTIMIZERS[] = {"sgd", "adam", NULL};
+/* ORDER: SchedKind */
+static const char *const SCHEDULES[] = {"none", "step", "cosine", "plateau", NULL};
 const char *const BOOLS[] = {"false", "true", NULL};
 const char *const PADDINGS[] = {"valid", "same", NULL};
 
 // ------------------------------------------------------------ the table
 
 static LowerFn lower_model, lower_input, lower_loss, lower_optimizer, lower_weight_decay,
-    lower_batch, lower_epochs, lower_seed;
+    lower_batch, lower_epochs, lower_seed, lower_schedule, lower_clip_norm;
+
+#define SCHEDULE_USAGE                                                                        \
+    "schedule step every=E factor=F | schedule cosine [warmup=E] [min_lr=X] | "              \
+    "schedule plateau patience=P factor=F [min_lr=X] | schedule none"
 
 /* A row per statement other than a layer (unset fields: 0, false, NULL).
  * Positional arguments come first, in order, then the options in any
@@ -71,6 +77,15 @@ static const Rule rules[] = {
      .n_required = 1, .pos = {{"count", T_INT, R_COUNT, NULL, NULL}}},
     {.keyword = "seed", .cls = C_ONCE, .usage = "seed N", .lower = lower_seed,
      .n_required = 1, .pos = {{"value", T_SEED, R_ANY, NULL, NULL}}},
+    {.keyword = "schedule", .cls = C_ONCE, .usage = SCHEDULE_USAGE, .lower = lower_schedule,
+     .n_required = 1, .pos = {{"schedule", T_WORD, R_ANY, SCHEDULES, NULL}},
+     .opt = {{"every",    T_INT, R_COUNT,    NULL, "step",           NN_MAX_EPOCHS}, /* ORDER: lower_schedule */
+             {"warmup",   T_INT, R_NONNEG,   NULL, "cosine",         NN_MAX_EPOCHS},
+             {"patience", T_INT, R_COUNT,    NULL, "plateau",        NN_MAX_EPOCHS},
+             {"factor",   T_NUM, R_POSITIVE, NULL, "step|plateau"},
+             {"min_lr",   T_NUM, R_NONNEG,   NULL, "cosine|plateau"}}},
+    {.keyword = "clip_norm", .cls = C_ONCE, .usage = "clip_norm X", .lower = lower_clip_norm,
+     .n_required = 1, .pos = {{"max", T_NUM, R_POSITIVE, NULL, NULL}}},
 };
 // clang-format on
 enum { N_RULES = sizeof rules / sizeof rules[0] };
@@ -149,6 +164,39 @@ static void lower_epochs(Ctx *c, const Stmt *s, const Value *pos, const Value *o
 static void lower_seed(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
     (void)s, (void)opt;
     c->m->train.seed = pos[0].u;
+}
+
+/* What bind() cannot say: the options a kind needs, and a factor that
+ * lowers the rate */
+static void lower_schedule(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    Train *t = &c->m->train;
+    t->schedule = (SchedKind)pos[0].word;
+    /* ORDER: the schedule row's options; the ones each kind needs, by index */
+    static const char *const keys[] = {"every", "warmup", "patience", "factor", "min_lr"};
+    static const int needs[][2] = {{-1, -1}, {0, 3}, {-1, -1}, {2, 3}}; /* ORDER: SchedKind */
+    for (int k = 0; k < 2; k++) {
+        int i = needs[t->schedule][k];
+        if (i >= 0 && !opt[i].arg) {
+            error_at(c->src, s->loc, "'schedule %s' needs %s=; usage: %s", SCHEDULES[t->schedule],
+                     keys[i], SCHEDULE_USAGE);
+            return;
+        }
+    }
+    if (opt[3].arg && !(opt[3].num < 1)) {
+        error_at(c->src, opt[3].arg->loc, "factor=%s would not lower the rate: give 0 < factor < 1",
+                 quote_arg(opt[3].arg));
+        return;
+    }
+    t->every = opt[0].arg ? opt[0].n : 0;
+    t->warmup = opt[1].arg ? opt[1].n : 0;
+    t->patience = opt[2].arg ? opt[2].n : 0;
+    t->factor = opt[3].arg ? (float)opt[3].num : 0;
+    t->min_lr = opt[4].arg ? (float)opt[4].num : 0;
+}
+
+static void lower_clip_norm(Ctx *c, const Stmt *s, const Value *pos, const Value *opt) {
+    (void)s, (void)opt;
+    c->m->train.clip_norm = (float)pos[0].num;
 }
 
 // ------------------------------------------------------------ the pass

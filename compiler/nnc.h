@@ -152,6 +152,9 @@ typedef struct {
     size_t s_off, n_s;  /* batchnorm running [mean, var] in the state buffer */
 } Op;
 
+/* ORDER: SCHEDULES (lower.c), nn_schedule_kind (runtime/nnrt.h) */
+typedef enum { SCHED_NONE, SCHED_STEP, SCHED_COSINE, SCHED_PLATEAU } SchedKind;
+
 typedef struct {
     LossKind loss;
     OptKind optimizer;
@@ -159,6 +162,10 @@ typedef struct {
     bool nesterov;
     long batch, epochs;
     uint64_t seed;
+    SchedKind schedule;              /* the rate per step (docs/trainer.md) */
+    long every, warmup, patience;    /* step, cosine, plateau: epochs */
+    float factor, min_lr;            /* step and plateau; cosine and plateau */
+    float clip_norm;                 /* 0: no clipping */
 } Train;
 
 typedef struct {

@@ -227,6 +227,16 @@ static void recipe(Buf *b, const Model *m) {
     put(b, "  batch         %ld\n", t->batch);
     put(b, "  epochs        %ld\n", t->epochs);
     put(b, "  seed          %llu\n", (unsigned long long)t->seed);
+    /* Only when set, so the summaries of models without them read as before */
+    if (t->schedule == SCHED_STEP)
+        put(b, "  schedule      step every=%ld factor=%g\n", t->every, t->factor);
+    else if (t->schedule == SCHED_COSINE)
+        put(b, "  schedule      cosine warmup=%ld min_lr=%g\n", t->warmup, t->min_lr);
+    else if (t->schedule == SCHED_PLATEAU)
+        put(b, "  schedule      plateau patience=%ld factor=%g min_lr=%g\n", t->patience,
+            t->factor, t->min_lr);
+    if (t->clip_norm != 0)
+        put(b, "  clip_norm     %g\n", t->clip_norm);
 }
 
 char *format_summary(const Model *m) {

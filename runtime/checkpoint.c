@@ -4,6 +4,7 @@
  * reads back bit-exact on any host, whatever its byte order.
  */
 #include "checkpoint.h"
+#include "atomic.h"
 #include "fail.h"
 
 #include <errno.h>
@@ -97,6 +98,40 @@ static void write_run(Writer *w, const nn_run *run, size_t n_opt) {
     put(w, run->data, data_len);
 }
 
+/* The version a run needs: 3 only for what version 2 cannot hold, so a
+ * run without it writes the same bytes as before version 3 existed */
+static unsigned run_version(const nn_run *run) {
+    const nn_hparams *h = &run->h;
+    return h->schedule.kind != NN_SCHED_NONE || h->clip_norm != 0 || run->meta_len ||
+                   run->sources_len || run->monitored
+               ? 3
+               : 2;
+}
+
+/* Version 3's fields after the data path, in the order of docs/trainer.md */
+static void write_run_v3(Writer *w, const nn_run *run) {
+    const nn_schedule *s = &run->h.schedule;
+    uint64_t best, monitor_best;
+    memcpy(&best, &run->plateau.tracker.best, 8);
+    const double unused = HUGE_VAL; /* the reader's "not monitored" */
+    memcpy(&monitor_best, run->monitored ? &run->monitor.best : &unused, 8);
+    put_uint(w, (uint64_t)s->kind, 4);
+    put_uint(w, (uint64_t)s->every, 4);
+    put_uint(w, (uint64_t)s->warmup, 4);
+    put_uint(w, (uint64_t)s->patience, 4);
+    put_float(w, s->factor);
+    put_float(w, s->min_lr);
+    put_float(w, run->h.clip_norm);
+    put_float(w, run->plateau.lr);
+    put_uint(w, best, 8);
+    put_uint(w, run->plateau.tracker.wait, 4);
+    put_uint(w, monitor_best, 8);
+    put_uint(w, run->monitor.wait, 4);
+    put_uint(w, run->meta_len, 8);
+    put_uint(w, run->sources_len, 4);
+    put(w, run->sources, run->sources_len);
+}
+
 /* What nn_checkpoint_save writes, gathered for write_and_close */
 typedef struct {
     const nn_model_desc *m;
@@ -108,92 +143,45 @@ static void write_checkpoint(Writer *w, const Contents *c) {
     const nn_model_desc *m = c->m;
     size_t name_len = strlen(m->name);
     size_t n_opt = nn_optimizer_state_size(&c->run->h, m->n_param);
+    unsigned version = run_version(c->run);
     put(w, NN_CKPT_MAGIC, 8);
-    put_uint(w, NN_CKPT_VERSION, 4);
+    put_uint(w, version, 4);
     put_uint(w, name_len, 4);
     put(w, m->name, name_len);
     put_uint(w, m->fingerprint, 8);
     put_uint(w, m->n_param, 8);
     put_uint(w, m->n_state, 8);
     write_run(w, c->run, n_opt);
+    if (version == 3)
+        write_run_v3(w, c->run);
     put_floats(w, c->param, m->n_param);
     put_floats(w, c->state, m->n_state);
     put_floats(w, c->opt, n_opt);
+    if (c->run->meta_len) /* crc32(crc, NULL, 0) is not crc but zlib's initial value */
+        put(w, c->run->meta, c->run->meta_len);
     put_uint(w, w->crc, 4);
 }
 
-/* mkstemp creates files 0600; a checkpoint gets what fopen would give it.
- * umask can only be read by setting it, hence the round trip. */
-static mode_t default_file_mode(void) {
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-/* Makes the rename itself durable. Best effort: the data is already on
- * disk, and some file systems refuse fsync on a directory. */
-static void sync_parent_dir(const char *path) {
-    char dir[NN_PATH_LEN];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Writes into the open temporary file and closes it; 0 or an errno */
-static int write_and_close(int fd, const Contents *c) {
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        return e;
-    }
+/* Writes the checkpoint into the temporary file; 0 or an errno */
+static int write_body(FILE *f, void *ctx) {
     Writer w = {f, crc32(0, NULL, 0), 0};
     errno = 0;
-    if (fchmod(fd, default_file_mode()) != 0)
-        w.error = errno;
-    write_checkpoint(&w, c);
-    if (!w.error && fflush(f) != 0)
-        w.error = errno;
-    if (!w.error && fsync(fd) != 0)
-        w.error = errno;
-    if (fclose(f) != 0 && !w.error)
-        w.error = errno;
+    write_checkpoint(&w, ctx);
     return w.error;
 }
 
 int nn_checkpoint_save(const char *path, const nn_model_desc *m, const nn_run *run,
                        const float *param, const float *state, const float *opt, char *err,
                        size_t errlen) {
-    char tmp[NN_PATH_LEN];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return nn_fail(err, errlen, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return nn_fail(err, errlen, "%s: cannot create a temporary file next to it: %s", path,
-                    strerror(errno));
-    const Contents c = {m, run, param, state, opt};
-    int e = write_and_close(fd, &c);
-    if (!e && rename(tmp, path) != 0)
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return nn_fail(err, errlen, "%s: cannot write the checkpoint: %s", path, strerror(e));
-    }
-    sync_parent_dir(path);
-    return 0;
+    Contents c = {m, run, param, state, opt};
+    return nn_write_atomic(path, write_body, &c, "the checkpoint", err, errlen);
 }
 
 /* ---------------------------------------------------------------- load */
 
 #define V2_HEADER 124 /* bytes of a version 2 header besides the name and the data path */
-#define MAX_HEADER (V2_HEADER + MAX_NAME + NN_PATH_LEN) /* the longest header of either version */
+#define V3_FIELDS 68  /* what version 3 adds after the data path, besides the sources */
+#define MAX_HEADER (V2_HEADER + V3_FIELDS + MAX_NAME + NN_PATH_LEN + NN_SOURCES_LEN) /* the longest */
 
 /* What the header says, before anything in it is trusted */
 typedef struct {
@@ -202,6 +190,8 @@ typedef struct {
     size_t name_len;
     uint64_t fingerprint, n_param, n_state, n_opt;
     uint64_t optimizer, nesterov, batch, target; /* range-checked into run */
+    uint64_t sched, every, warmup, patience, wait, monitor_wait; /* version 3, likewise */
+    uint64_t meta_len;
     nn_run run;
     size_t data_len; /* of run.data, which may hold a NUL */
     size_t len;      /* bytes before the first float */
@@ -258,6 +248,27 @@ static void take_run(Cursor *c, Header *h) {
     h->data_len = (size_t)take_uint(c, 4);
 }
 
+/* The fields of version 3 after the data path */
+static void take_run_v3(Cursor *c, Header *h) {
+    nn_schedule *s = &h->run.h.schedule;
+    h->sched = take_uint(c, 4);
+    h->every = take_uint(c, 4);
+    h->warmup = take_uint(c, 4);
+    h->patience = take_uint(c, 4);
+    s->factor = take_float(c);
+    s->min_lr = take_float(c);
+    h->run.h.clip_norm = take_float(c);
+    h->run.plateau.lr = take_float(c);
+    uint64_t best = take_uint(c, 8);
+    memcpy(&h->run.plateau.tracker.best, &best, 8);
+    h->wait = take_uint(c, 4);
+    uint64_t monitor_best = take_uint(c, 8);
+    memcpy(&h->run.monitor.best, &monitor_best, 8);
+    h->monitor_wait = take_uint(c, 4);
+    h->meta_len = take_uint(c, 8);
+    h->run.sources_len = (size_t)take_uint(c, 4);
+}
+
 /* The header, from the file's first got bytes (all of it when shorter
  * than MAX_HEADER); only what must hold to find the floats is checked */
 static int parse_header(const uint8_t *b, size_t got, const char *path, Header *h, char *err,
@@ -267,10 +278,10 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
     if (!magic || memcmp(magic, NN_CKPT_MAGIC, 8) != 0)
         return nn_fail(err, errlen, "%s: not an nnc checkpoint (bad magic)", path);
     uint64_t version = take_uint(&c, 4);
-    if (!c.short_read && version != 1 && version != NN_CKPT_VERSION)
+    if (!c.short_read && (version < 1 || version > NN_CKPT_VERSION))
         return nn_fail(err, errlen,
                        "%s: unsupported checkpoint version %llu (this trainer reads versions 1 "
-                       "and 2)",
+                       "to 3)",
                        path, (unsigned long long)version);
     h->version = (unsigned)version;
     h->name_len = (size_t)take_uint(&c, 4);
@@ -291,10 +302,19 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
         const uint8_t *data = take(&c, h->data_len);
         if (data)
             memcpy(h->run.data, data, h->data_len);
+        if (version == 3)
+            take_run_v3(&c, h);
+        if (!c.short_read && h->run.sources_len >= NN_SOURCES_LEN)
+            return nn_fail(err, errlen, "%s: corrupt: data options of %zu bytes (at most %d)", path,
+                           h->run.sources_len, NN_SOURCES_LEN - 1);
+        const uint8_t *sources = take(&c, h->run.sources_len);
+        if (sources)
+            memcpy(h->run.sources, sources, h->run.sources_len);
     }
     if (c.short_read)
         return nn_fail(err, errlen, "%s: truncated: the file ends inside the header", path);
-    if (h->n_param > MAX_FLOATS || h->n_state > MAX_FLOATS || h->n_opt > MAX_FLOATS)
+    if (h->n_param > MAX_FLOATS || h->n_state > MAX_FLOATS || h->n_opt > MAX_FLOATS ||
+        h->meta_len > MAX_FLOATS)
         return nn_fail(err, errlen, "%s: corrupt: implausible sizes in the header", path);
     h->len = got - c.left;
     return 0;
@@ -302,7 +322,7 @@ static int parse_header(const uint8_t *b, size_t got, const char *path, Header *
 
 /* The file must be exactly as long as its header says */
 static int check_size(uint64_t have, const char *path, const Header *h, char *err, size_t errlen) {
-    uint64_t want = h->len + 4 * (h->n_param + h->n_state + h->n_opt) + 4;
+    uint64_t want = h->len + 4 * (h->n_param + h->n_state + h->n_opt) + h->meta_len + 4;
     if (have < want)
         return nn_fail(err, errlen, "%s: truncated: %llu bytes, expected %llu", path,
                        (unsigned long long)have, (unsigned long long)want);
@@ -411,8 +431,15 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         {"nesterov", h->nesterov, 0, 1},
         {"batch", h->batch, 1, NN_MAX_BATCH},
         {"target epochs", h->target, 0, NN_MAX_EPOCHS},
+        {"schedule", h->sched, NN_SCHED_NONE, NN_SCHED_PLATEAU}, /* version 3 from here */
+        {"every", h->every, 0, NN_MAX_EPOCHS},
+        {"warmup", h->warmup, 0, NN_MAX_EPOCHS},
+        {"patience", h->patience, 0, NN_MAX_EPOCHS},
+        {"plateau wait", h->wait, 0, NN_MAX_EPOCHS},
+        {"monitor wait", h->monitor_wait, 0, NN_MAX_EPOCHS},
     };
-    for (size_t i = 0; i < (h->version == 1 ? 1 : sizeof ranges / sizeof *ranges); i++)
+    const size_t n_ranges[] = {0, 1, 6, sizeof ranges / sizeof *ranges}; /* by version */
+    for (size_t i = 0; i < n_ranges[h->version]; i++)
         if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
             return out_of_range(path, ranges[i].what, ranges[i].v, ranges[i].lo, ranges[i].hi, err,
                                 errlen);
@@ -422,17 +449,28 @@ static int check_run(const char *path, Header *h, char *err, size_t errlen) {
         const char *what;
         float v;
     } floats[] = {{"lr", r->h.lr},       {"momentum", r->h.momentum}, {"beta1", r->h.beta1},
-                  {"beta2", r->h.beta2}, {"eps", r->h.eps},           {"weight_decay", r->h.weight_decay}};
-    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++)
+                  {"beta2", r->h.beta2}, {"eps", r->h.eps},           {"weight_decay", r->h.weight_decay},
+                  {"factor", r->h.schedule.factor}, {"min_lr", r->h.schedule.min_lr},
+                  {"clip_norm", r->h.clip_norm},    {"plateau lr", r->plateau.lr}};
+    for (size_t i = 0; i < (h->version == 3 ? 10 : 6); i++)
         if (!isfinite(floats[i].v))
             return nn_fail(err, errlen, "%s: corrupt: %s %g is not a finite number", path,
                            floats[i].what, (double)floats[i].v);
     if (memchr(r->data, '\0', h->data_len))
         return nn_fail(err, errlen, "%s: corrupt: the data path holds a NUL byte", path);
+    if (r->sources_len && r->sources[r->sources_len - 1] != '\0')
+        return nn_fail(err, errlen, "%s: corrupt: the data options do not end with a NUL", path);
     r->h.optimizer = (nn_optimizer)h->optimizer;
     r->h.nesterov = (int)h->nesterov;
     r->h.batch = (int)h->batch;
     r->h.epochs = (int)h->target;
+    r->h.schedule.kind = (nn_schedule_kind)h->sched;
+    r->h.schedule.every = (int)h->every;
+    r->h.schedule.warmup = (int)h->warmup;
+    r->h.schedule.patience = (int)h->patience;
+    r->plateau.tracker.wait = (uint32_t)h->wait;
+    r->monitor.wait = (uint32_t)h->monitor_wait;
+    r->monitored = h->version == 3 && isfinite(r->monitor.best);
     uint64_t n_opt = nn_optimizer_state_size(&r->h, (size_t)h->n_param);
     if (h->n_opt != n_opt)
         return nn_fail(err, errlen,
@@ -514,6 +552,8 @@ static int read_open(nn_checkpoint *c, int fd, const char *path, const nn_model_
     c->run = h.run;
     c->n_opt = (size_t)h.n_opt;
     c->floats_at = h.len;
+    c->run.meta_len = (size_t)h.meta_len;
+    c->run.meta = c->bytes + size - 4 - h.meta_len;
     return 0;
 }
 

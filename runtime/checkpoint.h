@@ -15,12 +15,13 @@
 
 #include "fail.h"
 #include "nnrt.h"
+#include "schedule.h"
 
 #define NN_CKPT_MAGIC "NNCCKPT\n" /* 8 bytes: readable with head -c 8 */
-#define NN_CKPT_VERSION 2u        /* what is written; version 1 is still read */
+#define NN_CKPT_VERSION 3u        /* the newest; 2 is written when a run needs nothing of 3 */
 #define NN_NO_LIMIT UINT64_MAX    /* nn_run.limit without --limit */
-#define NN_MAX_EPOCHS 1000000     /* --epochs, and what a checkpoint may claim */
-#define NN_MAX_THREADS 1024       /* --threads, likewise */
+#define NN_MAX_THREADS 1024       /* --threads, and what a checkpoint may claim */
+#define NN_SOURCES_LEN (3 * NN_PATH_LEN + 1024) /* nn_run.sources: three paths and the rest */
 
 /* Where a run is and the recipe that shapes its trajectory */
 typedef struct {
@@ -29,18 +30,31 @@ typedef struct {
     nn_hparams h;           /* optimizer, its hyper-parameters, batch, seed; h.epochs: the run's target */
     uint64_t limit;         /* --limit, NN_NO_LIMIT: every training example */
     char data[NN_PATH_LEN]; /* the data directory, as realpath() gives it */
+    nn_plateau plateau;     /* the plateau schedule's progress (version 3) */
+    int monitored;          /* 1: --early-stop or --save-best ran; monitor holds their state */
+    nn_tracker monitor;     /* their best and count (version 3; unless monitored, a file holds
+                               best +inf, and a read sets monitored when best is finite) */
+    const uint8_t *meta;    /* meta_len opaque bytes of nn_data_meta (version 3); on a read,
+                               inside nn_checkpoint.bytes */
+    size_t meta_len;
+    /* The data options besides --data (version 3): sources_len bytes of
+     * "name=value" entries, each ended by a NUL, as the command line gave
+     * them (paths made absolute), so that a resume reads the same data */
+    char sources[NN_SOURCES_LEN];
+    size_t sources_len;
 } nn_run;
 
 /* A checkpoint read into memory and verified whole */
 typedef struct {
-    unsigned version; /* 1 or 2 */
+    unsigned version; /* 1, 2 or 3 */
     nn_run run;       /* version 1 holds only run.epoch: the rest is zero */
     size_t n_opt;     /* floats of optimizer state (none in version 1) */
     uint8_t *bytes;   /* the file */
     size_t floats_at; /* offset of the parameters, followed by the state and the optimizer state */
 } nn_checkpoint;
 
-/* Writes a version 2 checkpoint of m to path: param(n_param),
+/* Writes a checkpoint of m to path (version 3 if the run has a schedule,
+ * clipping or data meta, else version 2, which older trainers read): param(n_param),
  * state(n_state), opt(nn_optimizer_state_size(&run->h, n_param)) and run.
  * Atomically: a temporary file in the same directory is written, flushed
  * and fsync()ed, renamed over path, and the directory fsync()ed, so path

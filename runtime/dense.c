@@ -464,22 +464,31 @@ float nn_softmax_xent(float *dz, const float *z, const int *labels, int B, int N
     return (float)(total / B);
 }
 
-float nn_mse(float *dout, const float *out, const int *labels, int B, int N) {
+/* Against targets(B,N), or onehot(labels) when targets is NULL: the one
+ * loop of both losses, so they round alike */
+static float mse(float *dout, const float *out, const int *labels, const float *targets, int B,
+                 int N) {
     double total = 0.0;
     const float g = 2.0f / ((float)B * (float)N);
     for (int b = 0; b < B; b++) {
         const float *o = out + (size_t)b * N;
+        const float *t = targets ? targets + (size_t)b * N : NULL;
         float row = 0.0f;
         for (int j = 0; j < N; j++) {
-            float d = o[j] - (j == labels[b] ? 1.0f : 0.0f);
+            float d = o[j] - (t ? t[j] : j == labels[b] ? 1.0f : 0.0f);
             row += d * d;
+            if (dout)
+                dout[(size_t)b * N + j] = g * d;
         }
         total += row;
-        if (dout) {
-            float *d = dout + (size_t)b * N;
-            for (int j = 0; j < N; j++)
-                d[j] = g * (o[j] - (j == labels[b] ? 1.0f : 0.0f));
-        }
     }
     return (float)(total / ((double)B * N));
+}
+
+float nn_mse(float *dout, const float *out, const int *labels, int B, int N) {
+    return mse(dout, out, labels, NULL, B, N);
+}
+
+float nn_mse_targets(float *dout, const float *out, const float *targets, int B, int N) {
+    return mse(dout, out, NULL, targets, B, N);
 }

@@ -25,8 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NNRT_ABI 3 /* bumped when nn_model_desc or a kernel signature changes */
+#define NNRT_ABI 4 /* bumped when nn_model_desc or a kernel signature changes */
 #define NN_MAX_BATCH (1 << 20)
+#define NN_MAX_EPOCHS 1000000 /* --epochs, a schedule's epochs, what a checkpoint may claim */
 
 /* ORDER ACT: keep in step with ActKind in compiler/nnc.h */
 typedef enum {
@@ -139,8 +140,11 @@ void nn_relu_dropout_backward(float *dx, const float *dy, const float *y, size_t
  * dz = (softmax(z) - onehot(y)) / B. dz may be NULL (evaluation). */
 float nn_softmax_xent(float *dz, const float *z, const int *labels, int B, int N);
 /* Mean squared error against onehot(labels), averaged over all B*N
- * elements (as Keras and PyTorch do). dout may be NULL. */
+ * elements (as Keras and PyTorch do); dout = 2 (out - onehot) / (B N).
+ * dout may be NULL. */
 float nn_mse(float *dout, const float *out, const int *labels, int B, int N);
+/* The same against regression targets(B,N) */
+float nn_mse_targets(float *dout, const float *out, const float *targets, int B, int N);
 
 /* Convolution, NHWC: y(B,OH,OW,OC) = act(conv(x(B,H,W,C), W) + b), the bias
  * and activation applied to each image's rows while they are in cache (b
@@ -232,6 +236,20 @@ void nn_init_fill(float *w, size_t n, float value);
 
 /* ---------------------------------------------------------- optimizers */
 
+/* A learning-rate schedule (docs/trainer.md, "Learning-rate schedules"):
+ * the rate of each step as a function of the step, or, for plateau, of the
+ * monitored metric's history */
+typedef enum { NN_SCHED_NONE, NN_SCHED_STEP, NN_SCHED_COSINE, NN_SCHED_PLATEAU } nn_schedule_kind;
+
+typedef struct {
+    nn_schedule_kind kind;
+    int every;    /* step: epochs between two decays, >= 1 */
+    int warmup;   /* cosine: epochs of linear warm-up from 0, >= 0 */
+    int patience; /* plateau: epochs without improvement before a decay, >= 1 */
+    float factor; /* step, plateau: the rate is multiplied by it, in (0, 1) */
+    float min_lr; /* cosine: where the cosine ends; plateau: the lowest rate; >= 0 */
+} nn_schedule;
+
 typedef struct {
     nn_optimizer optimizer;
     float lr;
@@ -242,6 +260,8 @@ typedef struct {
     int batch;
     int epochs;
     uint64_t seed;
+    nn_schedule schedule; /* kind NN_SCHED_NONE: the rate is lr at every step */
+    float clip_norm;      /* > 0: the gradient's global L2 norm is clipped to it; 0: off */
 } nn_hparams;
 
 /* One update of n parameters. state holds 1 (sgd momentum) or 2 (adam m, v)
@@ -249,6 +269,10 @@ typedef struct {
 void nn_optimizer_step(float *param, const float *grad, float *state, size_t n,
                        const nn_hparams *h, long t);
 size_t nn_optimizer_state_size(const nn_hparams *h, size_t n);
+/* If the L2 norm of grad(n), summed in double in index order (so the same
+ * bits at any thread count), exceeds max_norm, scales grad by
+ * max_norm / norm (tf.clip_by_global_norm). Returns the norm before. */
+double nn_clip_grad_norm(float *grad, size_t n, float max_norm);
 
 /* ---------------------------------------------------------- the model */
 
@@ -261,7 +285,7 @@ typedef struct {
     uint64_t fingerprint;    /* hash of the architecture: checkpoints of any other refuse to load */
     int in_h, in_w, in_c;    /* input image shape (1x1xN for a flat input) */
     int in_size;             /* in_h * in_w * in_c */
-    int out_size;            /* classes: labels are 0 .. out_size-1 */
+    int out_size;            /* classes (labels are 0 .. out_size-1), or regression targets */
     nn_loss loss;
     int out_is_prob;         /* infer() ends in softmax: its output is probabilities, not logits */
     size_t n_param;          /* floats in the flat parameter (and gradient) buffer */
@@ -275,13 +299,15 @@ typedef struct {
     /* Fill param and state: a pure function of the seed. */
     void (*init)(float *param, float *state, uint64_t seed);
     /* Forward (dropout on, batchnorm on batch statistics) and backward on
-     * x(B,in_size) with labels(B); writes the output logits (B,out_size) to
-     * out, the gradient of the mean loss to grad (overwritten), updates
-     * running statistics in state; returns the mean loss. dropout_key
-     * seeds this step's masks. */
+     * x(B,in_size) with labels(B), or, for loss mse with regression data,
+     * targets(B,out_size) (NULL otherwise: mse then compares with the
+     * one-hot label); writes the output logits (B,out_size) to out, the
+     * gradient of the mean loss to grad (overwritten), updates running
+     * statistics in state; returns the mean loss. dropout_key seeds this
+     * step's masks. */
     float (*train_step)(const float *param, float *grad, float *state, float *work,
-                        const float *x, const int *labels, float *out, int B,
-                        uint64_t dropout_key);
+                        const float *x, const int *labels, const float *targets, float *out,
+                        int B, uint64_t dropout_key);
     /* Inference: no dropout code at all, batchnorm on running statistics.
      * work holds at least infer_work(B) floats. out(B,out_size) gets the
      * model's output (probabilities if it ends in softmax, else logits). */

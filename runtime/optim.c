@@ -83,3 +83,17 @@ void nn_optimizer_step(float *param, const float *grad, float *state, size_t n, 
     Step s = {param, state, grad, n, h, t};
     nn_parallel(step_part, &s, (int)(n / 32768) + 1);
 }
+
+/* One thread, index order: the sum's rounding is fixed by n alone */
+double nn_clip_grad_norm(float *grad, size_t n, float max_norm) {
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)grad[i] * (double)grad[i];
+    double norm = sqrt(sum);
+    if (norm > (double)max_norm) {
+        const float scale = (float)((double)max_norm / norm);
+        for (size_t i = 0; i < n; i++)
+            grad[i] *= scale;
+    }
+    return norm;
+}

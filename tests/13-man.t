@@ -31,7 +31,7 @@ else fail "nnc.1 lacks $miss"; fi
 
 # (the help's "--option=VALUE" is the syntax, not an option)
 opts=$(build/fashion_mlp help | grep -o -- '--[a-z-]*' | grep -vx -- --option | sort -u)
-miss=$(missing nnc-trainer.1 $opts train eval summary bench help)
+miss=$(missing nnc-trainer.1 $opts train eval predict summary bench help)
 if [ -z "$miss" ]; then pass "nnc-trainer.1 documents every command and option of a trainer's help"
 else fail "nnc-trainer.1 lacks $miss"; fi
 

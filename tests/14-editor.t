@@ -64,15 +64,15 @@ if [ "$got" = "$want" ]; then pass "nnc's completion offers .model files"
 else fail "nnc completes models" "want: $want" "got:  $got"; fi
 
 got=$(comp _nnc_trainer mlp "" | tr '\n' ' ')
-if [ "$got" = "bench eval help summary train " ]; then pass "a trainer's completion offers its commands"
+if [ "$got" = "bench eval help predict summary train " ]; then pass "a trainer's completion offers its commands"
 else fail "trainer commands" "got: $got"; fi
 
-got=$({ for cmd in train eval bench; do comp _nnc_trainer mlp $cmd --; done; } | sort -u | tr '\n' ' ')
+got=$({ for cmd in train eval predict bench; do comp _nnc_trainer mlp $cmd --; done; } | sort -u | tr '\n' ' ')
 want=$(build/fashion_mlp help | grep -o -- '--[a-z-]*' | grep -vx -- --option | sort -u | tr '\n' ' ')
 if [ "$got" = "$want" ]; then pass "a trainer's completion offers, over its commands, the options its help lists"
 else fail "trainer options" "want: $want" "got:  $got"; fi
 
 got=$(comp _nnc_trainer mlp eval -- | tr '\n' ' ')
-if [ "$got" = "--batch --data --load --threads " ]; then pass "eval completes only the options eval takes"
+if [ "$got" = "--batch --data --delimiter --header --label --load --target --test --test-split --threads --train " ]; then pass "eval completes only the options eval takes"
 else fail "eval options" "got: $got"; fi
 done_testing

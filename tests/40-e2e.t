@@ -38,14 +38,15 @@ if [ "$(tail -n 1 "$tmp/out")" = "$(tail -n 1 "$tmp/first")" ]
 then pass "mlp: eval of the saved checkpoint gives the same test line"
 else fail "mlp: eval reproduces" "$(tail -n 1 "$tmp/first")" "$(cat "$tmp/out" "$tmp/err")"; fi
 
-# --- the --log CSV: its header and one row per epoch, the train_eval
-# columns empty without --eval-train
+# --- the --log CSV: its header and one row per epoch, the train_eval and
+# val columns empty without --eval-train and a validation set, the rate last
 header=epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second
-header=$header,train_eval_loss,train_eval_accuracy
+header=$header,train_eval_loss,train_eval_accuracy,val_loss,val_accuracy,lr
 if [ "$(head -n 1 "$tmp/mlp.csv")" = "$header" ] && [ "$(wc -l <"$tmp/mlp.csv")" -eq 4 ] &&
-   awk -F, 'NR > 1 && (NF != 9 || $1 != NR - 1 || $7 == "" || $8 != "" || $9 != "") { bad = 1 }
+   awk -F, 'NR > 1 && (NF != 12 || $1 != NR - 1 || $7 == "" || $8 != "" || $9 != "" ||
+                       $10 != "" || $11 != "" || $12 != "0.00100000005") { bad = 1 }
             END { exit bad }' "$tmp/mlp.csv"
-then pass "mlp: --log writes the header and one 9-column row per epoch"
+then pass "mlp: --log writes the header and one 12-column row per epoch"
 else fail "mlp: --log" "$(cat "$tmp/mlp.csv")"; fi
 last_row_acc=$(tail -n 1 "$tmp/mlp.csv" | cut -d, -f5)
 if [ "$(printf '%.4f' "$last_row_acc")" = "$acc" ]
@@ -56,7 +57,7 @@ else fail "mlp: log matches stdout" "$last_row_acc vs $acc"; fi
 # dropout-on running mean says (2000 examples: 0.76 vs 0.60, 0.79 vs 0.75)
 run $mlp train --limit 2000 --epochs 2 --eval-train --log "$tmp/eval.csv"
 if [ "$(head -n 1 "$tmp/eval.csv")" = "$header" ] && [ "$(wc -l <"$tmp/eval.csv")" -eq 3 ] &&
-   awk -F, 'NR > 1 && (NF != 9 || $1 != NR - 1 || $8 == "" || $9 + 0 <= $3 + 0) { bad = 1 }
+   awk -F, 'NR > 1 && (NF != 12 || $1 != NR - 1 || $8 == "" || $9 + 0 <= $3 + 0) { bad = 1 }
             END { exit bad }' "$tmp/eval.csv" &&
    [ "$(grep -c '| train-eval loss=[0-9.]* accuracy=[0-9.]* |' "$tmp/out")" -eq 2 ]
 then pass "mlp: --eval-train logs and prints the training set's accuracy without dropout, above the running one"

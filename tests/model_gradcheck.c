@@ -12,7 +12,8 @@
  * gradient mass to be well above the noise, so a wrong or missing gradient
  * anywhere in the sample fails it (wiring bugs measured 0.25 to 0.6 against
  * 0.009 at worst for correct code: the 0.05 threshold). Dropout masks are
- * fixed by the key. */
+ * fixed by the key. A model with loss mse is checked twice: against the
+ * one-hot labels and against regression targets. */
 #define NNC_NO_MAIN
 #include MODEL_C
 
@@ -23,9 +24,11 @@
 
 enum { B = 3, SAMPLES = 400 };
 
+static const float *targets; /* NULL: the labels */
+
 static float loss_at(const nn_model_desc *m, float *param, float *grad, float *state, float *work,
                      const float *x, const int *labels, float *out) {
-    return m->train_step(param, grad, state, work, x, labels, out, B, 12345);
+    return m->train_step(param, grad, state, work, x, labels, targets, out, B, 12345);
 }
 
 int main(void) {
@@ -50,39 +53,49 @@ int main(void) {
         x[i] = nn_rng_uniform(&r);
     for (int i = 0; i < B; i++)
         labels[i] = (int)(nn_rng_next(&r) % (uint64_t)m->out_size);
+    float *regression = malloc(sizeof(float) * (size_t)m->out_size * B);
+    for (size_t i = 0; i < (size_t)m->out_size * B; i++)
+        regression[i] = 2 * nn_rng_uniform(&r) - 1;
 
-    loss_at(m, param, grad, state, work, x, labels, out);
-    float *analytic = malloc(sizeof(float) * (n + 1));
-    for (size_t i = 0; i < n; i++)
-        analytic[i] = grad[i];
+    bool ok = true;
+    for (int pass = 0; pass < (m->loss == NN_MSE ? 2 : 1); pass++) {
+        targets = pass ? regression : NULL;
+        loss_at(m, param, grad, state, work, x, labels, out);
+        float *analytic = malloc(sizeof(float) * (n + 1));
+        for (size_t i = 0; i < n; i++)
+            analytic[i] = grad[i];
 
-    /* Two step sizes: truncation error (kinks of relu and maxpool, curvature)
-     * shrinks with h, float rounding grows; a correct gradient agrees at
-     * one of them, a wrong one at neither. */
-    const float steps[2] = {1e-2f, 1e-3f};
-    double diff[2] = {0, 0}, mass[2] = {0, 0};
-    size_t samples = n < SAMPLES ? n : SAMPLES;
-    for (size_t s = 0; s < samples; s++) {
-        size_t i = s * n / samples + (size_t)(nn_rng_next(&r) % (n / samples));
-        float keep = param[i];
-        for (int k = 0; k < 2; k++) {
-            float h = steps[k] * fmaxf(1.0f, fabsf(keep));
-            param[i] = keep + h;
-            double up = loss_at(m, param, grad, state, work, x, labels, out);
-            param[i] = keep - h;
-            double down = loss_at(m, param, grad, state, work, x, labels, out);
-            param[i] = keep;
-            double numeric = (up - down) / (2.0 * (double)h);
-            diff[k] += fabs(numeric - analytic[i]);
-            mass[k] += fabs(numeric);
-        }
+        /* Two step sizes: truncation error (kinks of relu and maxpool, curvature)
+         * shrinks with h, float rounding grows; a correct gradient agrees at
+         * one of them, a wrong one at neither. */
+        const float steps[2] = {1e-2f, 1e-3f};
+        double diff[2] = {0, 0}, mass[2] = {0, 0};
+        size_t samples = n < SAMPLES ? n : SAMPLES;
+        for (size_t s = 0; s < samples; s++) {
+            size_t i = s * n / samples + (size_t)(nn_rng_next(&r) % (n / samples));
+            float keep = param[i];
+            for (int k = 0; k < 2; k++) {
+                float h = steps[k] * fmaxf(1.0f, fabsf(keep));
+                param[i] = keep + h;
+                double up = loss_at(m, param, grad, state, work, x, labels, out);
+                param[i] = keep - h;
+                double down = loss_at(m, param, grad, state, work, x, labels, out);
+                param[i] = keep;
+                double numeric = (up - down) / (2.0 * (double)h);
+                diff[k] += fabs(numeric - analytic[i]);
+                mass[k] += fabs(numeric);
+            }
     }
     int best = diff[0] * mass[1] <= diff[1] * mass[0] ? 0 : 1;
     double rel = mass[best] > 0 ? diff[best] / mass[best] : 0;
-    bool ok = n == 0 || (mass[best] > 1e-3 && rel < 0.05);
-    printf("%s: %zu of %zu parameters, relative error %.2e (h=%g), gradient mass %.3g\n",
-           m->name, samples, n, rel, (double)steps[best], mass[best]);
+    ok = ok && (n == 0 || (mass[best] > 1e-3 && rel < 0.05));
+    printf("%s%s: %zu of %zu parameters, relative error %.2e (h=%g), gradient mass %.3g",
+           pass ? "; " : "", pass ? "regression targets" : m->name, samples, n, rel,
+           (double)steps[best], mass[best]);
     free(analytic);
+    }
+    printf("\n");
+    free(regression);
     free(param);
     free(grad);
     free(state);

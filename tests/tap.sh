@@ -16,3 +16,12 @@ check() {
     if out=$("$@" 2>&1); then pass "$what"; else fail "$what" "$out"; fi
 }
 done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+# usage TRAINER MESSAGE ARG...: `TRAINER ARG...` fails with exit status 2,
+# printing exactly "NAME: error: MESSAGE" and the pointer to its help
+usage() {
+    local trainer=$1 msg=$2 name=${1##*/} out rc; shift 2
+    out=$("$trainer" "$@" 2>&1); rc=$?
+    if [ $rc = 2 ] && [ "$out" = "$(printf "%s: error: %s\ntry '%s help'" "$name" "$msg" "$name")" ]
+    then pass "usage: $msg"
+    else fail "usage: $*" "status $rc" "$out"; fi
+}

@@ -150,7 +150,7 @@ static int peek(const Fixture *f, long offset) {
 /* Recomputes the CRC after a poke, so that the check under test is the
  * one that fires, not the checksum */
 static void fix_crc(const Fixture *f) {
-    static uint8_t b[FILE_SIZE + 64];
+    static uint8_t b[FILE_SIZE + 128]; /* and version 3's fields */
     FILE *fp = fopen(f->path, "r+b");
     assert_non_null(fp);
     size_t n = fread(b, 1, sizeof b, fp);
@@ -397,11 +397,68 @@ static void wrong_magic(void **state) {
     expect_load_error(f, "%s: not an nnc checkpoint (bad magic)", f->path);
 }
 
+/* A run that needs version 3: a schedule, clipping, the plateau's state,
+ * data options and meta bytes, each back as it went in */
+static void version_3_round_trip(void **state) {
+    Fixture *f = *state;
+    static const uint8_t meta[] = {1, 2, 0, 255, 7};
+    static const char sources[] = "train=/d/train.csv\0target=y\0val-split=0.25";
+    f->run.h.schedule = (nn_schedule){.kind = NN_SCHED_PLATEAU, .patience = 3, .factor = 0.5f,
+                                      .min_lr = 1e-5f};
+    f->run.h.clip_norm = 2.5f;
+    f->run.plateau = (nn_plateau){.lr = 0.00025f, .tracker = {.best = 0.4375, .wait = 2}};
+    f->run.monitored = 1;
+    f->run.monitor = (nn_tracker){.best = -0.8125, .wait = 5};
+    f->run.meta = meta;
+    f->run.meta_len = sizeof meta;
+    memcpy(f->run.sources, sources, sizeof sources);
+    f->run.sources_len = sizeof sources;
+    assert_int_equal(save(f, &toy), 0);
+    assert_int_equal(peek(f, 8), 3);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    /* version 2's size, the 68 bytes of version 3's fields, the sources and the meta */
+    assert_int_equal(st.st_size, FILE_SIZE + 68 + sizeof sources + sizeof meta);
+    nn_checkpoint c;
+    assert_int_equal(nn_checkpoint_read(&c, f->path, &toy, f->err, sizeof f->err), 0);
+    assert_int_equal(c.version, 3);
+    assert_memory_equal(&c.run.h.schedule, &f->run.h.schedule, sizeof f->run.h.schedule);
+    assert_true(c.run.h.clip_norm == 2.5f && c.run.plateau.lr == 0.00025f);
+    assert_true(c.run.plateau.tracker.best == 0.4375 && c.run.plateau.tracker.wait == 2);
+    assert_true(c.run.monitored && c.run.monitor.best == -0.8125 && c.run.monitor.wait == 5);
+    assert_int_equal(c.run.meta_len, sizeof meta);
+    assert_memory_equal(c.run.meta, meta, sizeof meta);
+    assert_int_equal(c.run.sources_len, sizeof sources);
+    assert_memory_equal(c.run.sources, sources, sizeof sources);
+    nn_checkpoint_copy(&c, &toy, f->param2, f->state2, f->opt2);
+    assert_memory_equal(f->param2, f->param, sizeof f->param);
+    assert_memory_equal(f->opt2, f->opt, sizeof f->opt);
+    nn_checkpoint_free(&c);
+}
+
+static void version_3_corrupt_fields(void **state) {
+    Fixture *f = *state;
+    f->run.h.schedule = (nn_schedule){.kind = NN_SCHED_STEP, .every = 2, .factor = 0.5f};
+    assert_int_equal(save(f, &toy), 0);
+    poke_uint(f, HEADER, 7, 4); /* the schedule's kind */
+    expect_load_error(f, "%s: corrupt: schedule 7 is out of range (0..3)", f->path);
+    poke_uint(f, HEADER, NN_SCHED_STEP, 4);
+    poke_uint(f, HEADER + 16, 0x7fc00000u, 4); /* factor: a NaN */
+    expect_load_error(f, "%s: corrupt: factor nan is not a finite number", f->path);
+    poke_uint(f, HEADER + 16, 0x3f000000u, 4);
+    poke_uint(f, HEADER + 64, 1, 4); /* sources: one byte more than the file has... */
+    expect_load_error(f, "%s: truncated: %ld bytes, expected %ld", f->path, (long)FILE_SIZE + 68,
+                      (long)FILE_SIZE + 69);
+    poke_uint(f, HEADER + 64, 1u << 20, 4); /* ...and a length no header holds */
+    expect_load_error(f, "%s: corrupt: data options of 1048576 bytes (at most %d)", f->path,
+                      NN_SOURCES_LEN - 1);
+}
+
 static void unsupported_version(void **state) {
     Fixture *f = *state;
     assert_int_equal(save(f, &toy), 0);
-    poke(f, 8, 3);
-    expect_load_error(f, "%s: unsupported checkpoint version 3 (this trainer reads versions 1 and 2)",
+    poke(f, 8, 4);
+    expect_load_error(f, "%s: unsupported checkpoint version 4 (this trainer reads versions 1 to 3)",
                       f->path);
 }
 
@@ -567,6 +624,8 @@ int main(void) {
         T(truncated),
         T(data_after_the_checksum),
         T(wrong_magic),
+        T(version_3_round_trip),
+        T(version_3_corrupt_fields),
         T(unsupported_version),
         T(missing_file),
         T(directory),

@@ -55,8 +55,9 @@ static void softmax(float *z, int B) {
 }
 
 static float toy_train_step(const float *param, float *grad, float *state, float *work,
-                            const float *x, const int *labels, float *out, int B, uint64_t key) {
-    (void)state, (void)key;
+                            const float *x, const int *labels, const float *targets, float *out,
+                            int B, uint64_t key) {
+    (void)state, (void)key, (void)targets;
     float *p = work, loss = 0; /* (B, OUT) probabilities */
     logits(out, param, x, B);
     memcpy(p, out, sizeof(float) * (size_t)(B * OUT));
@@ -351,18 +352,21 @@ static void log_has_a_header_and_a_row_per_epoch(void **state) {
     slurp(path, log, sizeof log);
     assert_non_null(line_starting(log, "epoch,", line, sizeof line));
     assert_string_equal(line, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
-                              "samples_per_second,train_eval_loss,train_eval_accuracy");
+                              "samples_per_second,train_eval_loss,train_eval_accuracy,val_loss,"
+                              "val_accuracy,lr");
     for (int epoch = 1; epoch <= 2; epoch++) {
         char prefix[16];
         double v[4], row[4], seconds, rate;
         int tail = 0;
         snprintf(prefix, sizeof prefix, "%d,", epoch);
         assert_non_null(line_starting(log, prefix, line, sizeof line));
-        /* without --eval-train its two columns are there, empty */
-        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf,,%n", &row[0], &row[1], &row[2],
-                                &row[3], &seconds, &rate, &tail),
+        /* without --eval-train and a validation set their columns are
+         * there, empty; the rate of the epoch's last step with %.9g */
+        assert_int_equal(sscanf(line + 2, "%lf,%lf,%lf,%lf,%lf,%lf,,,,,%n", &row[0], &row[1],
+                                &row[2], &row[3], &seconds, &rate, &tail),
                          6);
-        assert_true(tail > 0 && line[2 + tail] == '\0');
+        assert_true(tail > 0);
+        assert_string_equal(line + 2 + tail, "0.100000001");
         epoch_numbers(r.out, epoch, v);
         for (int i = 0; i < 4; i++)
             assert_true(fabs(row[i] - v[i]) <= 0.00005 + 1e-9);
@@ -676,6 +680,33 @@ static void resume_notices_changed_data(void **state) {
     assert_string_equal(r.err, want);
 }
 
+/* The data options a run was given are in its checkpoint (version 3): a
+ * resume reads the data the same way without them, and refuses others */
+static void resume_keeps_the_data_options(void **state) {
+    (void)state;
+    Run r;
+    run_model(&r, &toy, "train --data @ --header yes --label 1 --epochs 3 --save @/full.ckpt");
+    assert_int_equal(r.status, 0);
+    run_model(&r, &toy, "train --data @ --header yes --label 1 --epochs 1 --save @/base.ckpt");
+    assert_int_equal(r.status, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/base.ckpt", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 8, SEEK_SET), 0);
+    assert_int_equal(fgetc(f), 3);
+    fclose(f);
+    expect_resume_error(&toy, "--epochs 3 --header no",
+                        "--header no differs from the checkpoint's yes; leave --header out to "
+                        "continue with it");
+    expect_resume_error(&toy, "--epochs 3 --label 2",
+                        "--label 2 differs from the checkpoint's 1; leave --label out to continue "
+                        "with it");
+    run_model(&r, &toy, "train --resume @/base.ckpt --epochs 3 --header yes");
+    assert_int_equal(r.status, 0);
+    assert_same_file("full.ckpt", "base.ckpt");
+}
+
 static void resume_refuses_version_1(void **state) {
     (void)state;
     Run r;
@@ -770,7 +801,7 @@ static void expect_usage_error(const char *args, const char *message) {
 
 static void bad_command_lines(void **state) {
     (void)state;
-    expect_usage_error("", "no command: expected train, eval, summary or help");
+    expect_usage_error("", "no command: expected train, eval, predict, summary or help");
     expect_usage_error("fit", "unknown command 'fit'");
     expect_usage_error("train --epochs abc", "--epochs: 'abc' is not an integer");
     expect_usage_error("train --epochs -1", "--epochs: -1 is out of range (0..1000000)");
@@ -840,6 +871,7 @@ int main(void) {
         cmocka_unit_test(save_every_saves_as_it_goes),
         cmocka_unit_test(resume_refuses_another_recipe),
         cmocka_unit_test(resume_notices_changed_data),
+        cmocka_unit_test(resume_keeps_the_data_options),
         cmocka_unit_test(resume_refuses_version_1),
         cmocka_unit_test(resume_of_a_missing_file),
         cmocka_unit_test(nan_stops_with_a_hint),

@@ -9,9 +9,9 @@ endif
 syn case match
 
 syn keyword nncStatement model input dense conv2d conv maxpool avgpool batchnorm dropout flatten
-syn keyword nncStatement loss optimizer weight_decay batch epochs seed
+syn keyword nncStatement loss optimizer weight_decay batch epochs seed schedule clip_norm
 syn keyword nncActivation linear relu sigmoid tanh softmax leaky_relu
-syn keyword nncValue glorot he zeros cross_entropy mse sgd adam valid same true false
+syn keyword nncValue glorot he zeros cross_entropy mse sgd adam valid same true false none step cosine plateau
 syn match nncOption '\<[a-z_][a-z0-9_]*\ze\s*='
 syn match nncDims '\<\d\+x\d\+\%(x\d\+\)\=\>'
 syn match nncNumber '\%(^\|[ \t=]\)\zs[-+]\=\%(\d\+\.\=\d*\|\.\d\+\)\%([eE][-+]\=\d\+\)\=\>'
