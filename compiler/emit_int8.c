@@ -1,0 +1,393 @@
+/* emit_int8.c: the trained network as dependency-free int8 C.
+ *
+ * The same files as emit_deploy.c writes (the API of net.h, no library, no
+ * mutable globals), quantised after training as TFLite does
+ * (docs/deploy.md): weights int8, symmetric per output channel; every
+ * value int8 with a scale and a zero point from its range over calibration
+ * images (calibrate.c); int32 accumulators and biases; each requantisation
+ * a Q31 multiplier and a shift (gemmlowp's fixed-point arithmetic), so
+ * that between quantising the input and dequantising the output the code
+ * does no float arithmetic. Elementwise activations are 256-entry tables
+ * computed here; a final softmax runs on the dequantised logits, in float.
+ * The schedule and the buffers are the float file's plan, one byte per
+ * value instead of four; each kind's int8 hook writes its arrays and call.
+ */
+#include "ops.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct Quant {
+    FILE *arrays, *code;
+    const Model *m; /* fused */
+    size_t weight_bytes;
+    const char *kernels[32]; /* the kernel texts the calls need, each once */
+    int n_kernels;
+};
+
+void int8_out(Quant *q, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(q->code, fmt, ap);
+    va_end(ap);
+}
+
+static void need_kernel(Quant *q, const char *text) {
+    for (int k = 0; k < q->n_kernels; k++)
+        if (q->kernels[k] == text)
+            return;
+    assert(q->n_kernels < 32);
+    q->kernels[q->n_kernels++] = text;
+}
+
+void int8_array8(Quant *q, const char *name, const int8_t *v, size_t n, const char *doc) {
+    fprintf(q->arrays, "static const int8_t %s[%zu] = { /* %s */\n", name, n, doc);
+    for (size_t i = 0; i < n; i++)
+        fprintf(q->arrays, "%s%d,%s", i % 16 ? " " : "    ", v[i],
+                i % 16 == 15 || i + 1 == n ? "\n" : "");
+    fprintf(q->arrays, "};\n");
+    q->weight_bytes += n;
+}
+
+void int8_array32(Quant *q, const char *name, const int32_t *v, size_t n, const char *doc) {
+    fprintf(q->arrays, "static const int32_t %s[%zu] = { /* %s */\n", name, n, doc);
+    for (size_t i = 0; i < n; i++) /* INT32_MIN has no literal of its type */
+        fprintf(q->arrays, "%s%s,%s", i % 8 ? " " : "    ",
+                v[i] == INT32_MIN ? "-2147483647 - 1" : arena_printf("%ld", (long)v[i]),
+                i % 8 == 7 || i + 1 == n ? "\n" : "");
+    fprintf(q->arrays, "};\n");
+    q->weight_bytes += 4 * n;
+}
+
+// ------------------------------------------------------------ the arithmetic
+
+void quantize_multiplier(double real, int32_t *m, int *shift) {
+    if (real == 0.0) {
+        *m = 0, *shift = 0;
+        return;
+    }
+    double frac = frexp(fabs(real), shift); /* |real| = frac 2^shift, frac in [0.5, 1) */
+    long long qm = llround(frac * 2147483648.0);
+    if (qm == 2147483648LL) /* frac rounded up to 1 */
+        qm /= 2, ++*shift;
+    if (*shift < -31) /* below the smallest step: nothing */
+        qm = 0, *shift = 0;
+    *m = (int32_t)(real < 0 ? -qm : qm);
+}
+
+int quantize_value(QParam p, double v) {
+    double r = round(v / p.scale) + p.zp;
+    return r < -128 ? -128 : r > 127 ? 127 : (int)r;
+}
+
+/* TFLite's choice: the range widened to hold 0, which must be exact (a
+ * zero padding, a relu's floor), and the zero point rounded to an int8 */
+static QParam qparam_of(ValRange r) {
+    double lo = r.lo < 0 ? r.lo : 0, hi = r.hi > 0 ? r.hi : 0;
+    if (!(hi > lo)) /* never anything but 0 */
+        return (QParam){1.0f, 0};
+    QParam p = {(float)((hi - lo) / 255.0), 0};
+    double zp = round(-128.0 - lo / p.scale);
+    p.zp = zp < -128 ? -128 : zp > 127 ? 127 : (int)zp;
+    return p;
+}
+
+static const char fixed_point_text[] =
+    "/* round(a b / 2^31), the one overflow (INT32_MIN squared) saturated: gemmlowp's\n"
+    " * SaturatingRoundingDoublingHighMul */\n"
+    "static int32_t high_mul(int32_t a, int32_t b)\n{\n"
+    "    const int64_t ab = (int64_t)a * b;\n"
+    "    const int64_t nudge = ab >= 0 ? (1 << 30) : 1 - (1 << 30);\n"
+    "    if (a == INT32_MIN && b == INT32_MIN)\n        return INT32_MAX;\n"
+    "    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));\n}\n\n"
+    "/* x / 2^e rounded to nearest, ties away from zero: gemmlowp's\n"
+    " * RoundingDivideByPOT (>> of a negative int32_t is arithmetic in GCC and Clang) */\n"
+    "static int32_t div_pot(int32_t x, int e)\n{\n"
+    "    const int32_t mask = (int32_t)((1u << e) - 1u);\n"
+    "    const int32_t rem = x & mask, half = (mask >> 1) + (x < 0);\n"
+    "    return (x >> e) + (rem > half);\n}\n\n"
+    "/* x m 2^(shift - 31): TFLite's MultiplyByQuantizedMultiplier, a left shift\n"
+    " * saturated */\n"
+    "static int32_t rescale(int32_t x, int32_t m, int shift)\n{\n"
+    "    if (shift > 0) {\n"
+    "        const int64_t v = (int64_t)x * ((int64_t)1 << shift);\n"
+    "        x = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;\n"
+    "    }\n"
+    "    return div_pot(high_mul(x, m), shift > 0 ? 0 : -shift);\n}\n\n"
+    "static int8_t clamp8(int32_t v)\n{\n"
+    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n}\n\n";
+
+static const char lut_text[] =
+    "/* y(n) = t[x(n)]: an elementwise activation as a table; y may be x */\n"
+    "static void lut8(int8_t *y, const int8_t *x, size_t n, const int8_t *t)\n{\n"
+    "    for (size_t i = 0; i < n; i++)\n        y[i] = t[x[i] + 128];\n}\n\n";
+
+static const char requant_text[] =
+    "/* y(rows, C) at column at, from x(rows, cols) of zero point zx: off[c] +\n"
+    " * (x - zx) m[c] 2^(s[c] - 31), one set per channel (pc 1) or for all (pc 0) */\n"
+    "static void requant8(int8_t *y, int C, int at, const int8_t *x, size_t rows, int cols,\n"
+    "        int zx, const int32_t *off, const int32_t *m, const int8_t *s, int pc)\n{\n"
+    "    for (size_t r = 0; r < rows; r++, x += cols)\n"
+    "        for (int c = 0; c < cols; c++)\n"
+    "            y[r * C + at + c] = clamp8(off[c * pc] + rescale(x[c] - zx, m[c * pc], s[c * pc]));\n"
+    "}\n\n";
+
+void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *bias, int OC,
+                      size_t taps, QParam in, QParam out) {
+    int8_t *wq = arena_alloc((size_t)OC * taps + 1), *s = arena_alloc((size_t)OC);
+    int32_t *b = arena_alloc(sizeof *b * (size_t)OC), *m = arena_alloc(sizeof *m * (size_t)OC);
+    for (int oc = 0; oc < OC; oc++) {
+        const float *wo = w + (size_t)oc * taps;
+        float mx = 0;
+        for (size_t t = 0; t < taps; t++)
+            mx = fabsf(wo[t]) > mx ? fabsf(wo[t]) : mx;
+        const double ws = mx > 0 ? mx / 127.0 : 1.0;
+        long long sum = 0;
+        for (size_t t = 0; t < taps; t++)
+            sum += wq[(size_t)oc * taps + t] = (int8_t)lround(wo[t] / ws);
+        const double acc_scale = in.scale * ws;
+        double bq = (bias ? llround(bias[oc] / acc_scale) : 0) - (double)in.zp * (double)sum;
+        b[oc] = bq > INT32_MAX ? INT32_MAX : bq < INT32_MIN ? INT32_MIN : (int32_t)bq;
+        int shift;
+        quantize_multiplier(acc_scale / out.scale, &m[oc], &shift);
+        s[oc] = (int8_t)shift;
+    }
+    int8_array8(q, arena_printf("%s_w", name), wq, (size_t)OC * taps,
+                "weights, int8 per output channel: w / (max |w| / 127)");
+    int8_array32(q, arena_printf("%s_b", name), b, (size_t)OC,
+                 "bias / (in_scale w_scale) - in_zp sum(w)");
+    int8_array32(q, arena_printf("%s_m", name), m, (size_t)OC,
+                 "requantisation: in_scale w_scale / out_scale = m 2^(s - 31)");
+    int8_array8(q, arena_printf("%s_s", name), s, (size_t)OC, "its shift s");
+}
+
+void int8_lut(Quant *q, const Op *op, const char *y, const char *x, size_t n, QParam in,
+              QParam out) {
+    int8_t t[256];
+    for (int i = 0; i < 256; i++)
+        t[i] = (int8_t)quantize_value(
+            out, act_value(op->act, op->alpha, in.scale * (float)(i - 128 - in.zp)));
+    const char *name = arena_printf("L%d_t", op->index);
+    int8_array8(q, name, t, 256, arena_printf("%s as a table", act_name(op->act)));
+    need_kernel(q, lut_text);
+    int8_out(q, "    lut8(%s, %s, %zu, %s);\n", y, x, n, name);
+}
+
+void int8_fused_act(Quant *q, const Op *op, const Int8Args *a) {
+    if (op->act != ACT_LINEAR && op->act != ACT_RELU && op->act != ACT_SOFTMAX)
+        int8_lut(q, op, a->y, a->y, shape_size(op->out), a->pre, a->qy);
+}
+
+void int8_requant_call(Quant *q, const char *y, int C, int at, const char *x, size_t rows,
+                       int cols, int zx, const char *name, bool per_channel) {
+    need_kernel(q, requant_text);
+    int8_out(q, "    requant8(%s, %d, %d, %s, %zu, %d, %d, %s_o, %s_m, %s_s, %d);\n", y, C, at, x,
+             rows, cols, zx, name, name, name, per_channel);
+}
+
+// ------------------------------------------------------------ the file
+
+static const char *buf_of(const Slot *s, int v) {
+    return s[v].root == 0 ? "in8" : arena_printf("L%d", s[v].root);
+}
+
+typedef struct {
+    const char *ckpt, *data;
+    long n_calib;
+    const float *param, *state;
+    const char *file, *h_name;
+} Inputs;
+
+/* The ops' calls into q->code and their arrays into q->arrays; the
+ * quantisation of every value in qp */
+static void emit_ops(Quant *q, const Plan *plan, const Inputs *in, const QParam *qp,
+                     const QParam *pre) {
+    const Model *m = q->m;
+    const Slot *s = plan->infer;
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        deploy_comment(q->code, m, in->file, op);
+        if (deploy_identity(op)) {
+            int8_out(q, "    /* the identity here: its input's buffer */\n");
+            continue;
+        }
+        const char **x = arena_alloc(sizeof *x * (size_t)op->n_in);
+        Shape *shapes = arena_alloc(sizeof *shapes * (size_t)op->n_in);
+        QParam *qx = arena_alloc(sizeof *qx * (size_t)op->n_in);
+        for (int k = 0; k < op->n_in; k++) {
+            x[k] = buf_of(s, op->in[k]);
+            shapes[k] = value_shape(m, op->in[k]);
+            qx[k] = qp[op->in[k]];
+        }
+        Int8Args a = {.y = buf_of(s, i + 1), .x = x, .shapes = shapes, .qx = qx,
+                      .qy = qp[i + 1], .pre = pre[i + 1], .name = arena_printf("L%d", op->index),
+                      .param = in->param, .state = in->state};
+        if (op->type->int8_kernel)
+            need_kernel(q, op->type->int8_kernel);
+        op->type->int8(q, op, &a);
+    }
+}
+
+static const char *c_f(float v) {
+    return arena_printf("%af", (double)v);
+}
+
+static void emit_api(FILE *out, const Model *m, const Plan *plan, const QParam *qp, size_t arena) {
+    const Slot *s = plan->infer;
+    const char *N = m->name, *U = macro_prefix(N);
+    int result = s[m->n_ops].root;
+    size_t n_in = shape_size(m->input);
+    size_t in_at = plan->infer_per_sample, out_at = in_at + n_in;
+    QParam qi = qp[0];
+    fprintf(out,
+            "#ifdef %s_STATIC_ARENA\n"
+            "/* The one mutable object, on request: %s_predict is then not re-entrant */\n"
+            "static int8_t %s_arena[%zu];\n#endif\n\n",
+            U, N, N, arena);
+    fprintf(out,
+            "/* The int8 output from the float input, in the arena's bytes: the plan's\n"
+            " * values, the quantised input, the output */\n"
+            "static const int8_t *run(const float *input, int8_t *work)\n{\n");
+    for (int v = 1; v <= m->n_ops; v++)
+        if (s[v].root == v && v != result)
+            fprintf(out, "    int8_t *const L%d = work + %zu; /* %s */\n", v, s[v].off,
+                    shape_str(m->ops[v - 1].out));
+    if (result > 0)
+        fprintf(out, "    int8_t *const L%d = work + %zu;\n", result, out_at);
+    fprintf(out,
+            "    int8_t *const in8 = work + %zu;\n"
+            "    for (int i = 0; i < %zu; i++) { /* round(x / scale) + zero point, clamped */\n"
+            "        const float t = input[i] * %s + %d.0f;\n"
+            "        in8[i] = (int8_t)(t < -128.0f ? -128 : t > 127.0f ? 127 :\n"
+            "                          t < 0.0f ? -(int)(0.5f - t) : (int)(t + 0.5f));\n"
+            "    }\n",
+            in_at, n_in, c_f(1.0f / qi.scale), qi.zp);
+}
+
+static void emit_tail(FILE *out, const Model *m, const Plan *plan, const QParam *qp) {
+    const char *N = m->name, *U = macro_prefix(N);
+    int result = plan->infer[m->n_ops].root;
+    size_t n_out = shape_size(m->ops[m->n_ops - 1].out);
+    QParam qo = qp[m->n_ops];
+    bool softmax = m->ops[m->n_ops - 1].act == ACT_SOFTMAX;
+    fprintf(out, "    return %s;\n}\n\n", result > 0 ? arena_printf("L%d", result) : "in8");
+    fprintf(out, "void %s_predict(const float *input, float *output, void *arena)\n{\n", N);
+    fprintf(out, "#ifdef %s_STATIC_ARENA\n    if (!arena)\n        arena = %s_arena;\n#endif\n", U,
+            N);
+    fprintf(out,
+            "    const int8_t *y = run(input, arena);\n"
+            "    for (int i = 0; i < %zu; i++) /* dequantised: scale (q - zero point) */\n"
+            "        output[i] = %s * (float)(y[i] - %d);\n",
+            n_out, c_f(qo.scale), qo.zp);
+    if (softmax)
+        fprintf(out, "    softmax(output, output, %zu); /* of the logits, in float */\n", n_out);
+    fprintf(out, "}\n\n");
+    fprintf(out,
+            "/* The argmax of the int8 %s: dequantising%s keeps the order */\n"
+            "int %s_classify(const float *input, void *arena)\n{\n"
+            "#ifdef %s_STATIC_ARENA\n    if (!arena)\n        arena = %s_arena;\n#endif\n"
+            "    const int8_t *y = run(input, arena);\n    int best = 0;\n"
+            "    for (int i = 1; i < %zu; i++)\n        best = y[i] > y[best] ? i : best;\n"
+            "    return best;\n}\n",
+            softmax ? "logits" : "outputs", softmax ? " and softmax" : "", N, U, N, n_out);
+}
+
+static char *rendered(FILE *f, char **buf) {
+    return fclose(f) == 0 ? *buf : NULL;
+}
+
+int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long n_calib,
+              const char *c_path, const char *h_path) {
+    Quant q = {.m = fuse_activations(written)};
+    const Model *m = q.m;
+    const Plan *plan = plan_model(m);
+    Inputs in = {.ckpt = ckpt, .data = data_dir, .n_calib = n_calib, .h_name = base_name(h_path)};
+    in.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
+    float *param, *state;
+    if (deploy_load(m, ckpt, &param, &state))
+        return -1;
+    in.param = param, in.state = state;
+    for (int i = 0; i < m->n_ops - 1; i++)
+        if (m->ops[i].act == ACT_SOFTMAX) {
+            fprintf(stderr, "nnc: error: --int8: a softmax before the last layer (%s) is not "
+                            "supported; it runs in float at the end\n", m->ops[i].name);
+            return -1;
+        }
+    ValRange *post = arena_alloc(sizeof *post * (size_t)(m->n_ops + 1));
+    ValRange *pre = arena_alloc(sizeof *pre * (size_t)(m->n_ops + 1));
+    if (calibrate(m, param, state, data_dir, n_calib, post, pre))
+        return -1;
+    QParam *qp = arena_alloc(sizeof *qp * (size_t)(m->n_ops + 1));
+    QParam *qpre = arena_alloc(sizeof *qpre * (size_t)(m->n_ops + 1));
+    qp[0] = qpre[0] = qparam_of(post[0]);
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        int v = i + 1;
+        bool keeps = deploy_identity(op) || op->type->flags & OT_INT8_KEEPS ||
+                     (op->type->flags & OT_ACTIVATION && op->act == ACT_SOFTMAX);
+        /* softmax stays the logits' until predict applies it */
+        qp[v] = keeps ? qp[op->in[0]] : qparam_of(op->act == ACT_SOFTMAX ? pre[v] : post[v]);
+        /* what a dense/conv2d writes: the value's own, unless a table follows */
+        bool table = op->act != ACT_LINEAR && op->act != ACT_RELU && op->act != ACT_SOFTMAX;
+        qpre[v] = table ? qparam_of(pre[v]) : qp[v];
+    }
+
+    char *arrays_buf = NULL, *code_buf = NULL;
+    size_t arrays_len, code_len;
+    q.arrays = open_memstream(&arrays_buf, &arrays_len);
+    q.code = open_memstream(&code_buf, &code_len);
+    if (!q.arrays || !q.code)
+        return -1;
+    emit_ops(&q, plan, &in, qp, qpre);
+    if (!rendered(q.arrays, &arrays_buf) || !rendered(q.code, &code_buf))
+        return -1;
+
+    size_t n_out_extra = plan->infer[m->n_ops].root > 0 ? shape_size(m->ops[m->n_ops - 1].out) : 0;
+    size_t arena = plan->infer_per_sample + shape_size(m->input) + n_out_extra;
+    OutFile files[2] = {{.path = c_path}, {.path = h_path}};
+    FILE *out = open_memstream((char **)&files[0].data, &files[0].len);
+    if (!out)
+        return -1;
+    fprintf(out,
+            "/* Generated by nnc %s from %s with the weights of %s, int8, calibrated on\n"
+            " * %ld images of %s: do not edit.\n *\n"
+            " * Model %s: input (%s) -> output (%zu), %zu parameters; int8 inference,\n"
+            " * C99, no library (docs/deploy.md). Activations are (H, W, C), channels last. */\n",
+            NNC_VERSION, in.file, comment_text(ckpt, strlen(ckpt)), n_calib,
+            comment_text(data_dir, strlen(data_dir)), m->name, shape_str(m->input),
+            shape_size(m->ops[m->n_ops - 1].out), m->n_param);
+    fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n",
+            in.h_name);
+    bool fixed_point = false;
+    for (int k = 0; k < q.n_kernels; k++)
+        fixed_point |= strstr(q.kernels[k], "rescale(") != NULL;
+    if (fixed_point)
+        fputs(fixed_point_text, out);
+    for (int k = 0; k < q.n_kernels; k++)
+        fprintf(out, "%s%s", q.kernels[k], q.kernels[k][strlen(q.kernels[k]) - 2] == '\n' ? "" : "\n");
+    if (m->ops[m->n_ops - 1].act == ACT_SOFTMAX)
+        fprintf(out, "%s/* y = softmax(x) over n; y may be x */\n"
+                     "static void softmax(float *y, const float *x, size_t n)\n{\n%s}\n\n",
+                deploy_exp_text, deploy_softmax_code());
+    fputs(arrays_buf, out);
+    fputs("\n", out);
+    emit_api(out, m, plan, qp, arena);
+    fputs(code_buf, out);
+    emit_tail(out, m, plan, qp);
+    free(arrays_buf), free(code_buf);
+    if (fclose(out) != 0)
+        return -1;
+
+    FILE *h = open_memstream((char **)&files[1].data, &files[1].len);
+    if (!h)
+        return -1;
+    deploy_header(h, m, in.file, header_guard(in.h_name), arena, q.weight_bytes,
+                  "in bytes (any alignment): the most int8 values live at once, the int8 input "
+                  "and output");
+    if (fclose(h) != 0)
+        return -1;
+    return write_rendered(files, 2);
+}
