@@ -137,7 +137,9 @@ static const char requant_text[] =
 
 void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *bias, int OC,
                       size_t taps, QParam in, QParam out) {
-    int8_t *wq = arena_alloc((size_t)OC * taps + 1), *s = arena_alloc((size_t)OC);
+    const size_t OC4 = ((size_t)OC + 3) / 4 * 4; /* conv8's blocks of four channels */
+    int8_t *wq = arena_alloc(OC4 * taps), *s = arena_alloc((size_t)OC);
+    memset(wq, 0, OC4 * taps);
     int32_t *b = arena_alloc(sizeof *b * (size_t)OC), *m = arena_alloc(sizeof *m * (size_t)OC);
     for (int oc = 0; oc < OC; oc++) {
         const float *wo = w + (size_t)oc * taps;
@@ -146,8 +148,9 @@ void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *b
             mx = fabsf(wo[t]) > mx ? fabsf(wo[t]) : mx;
         const double ws = mx > 0 ? mx / 127.0 : 1.0;
         long long sum = 0;
+        int8_t *wb = wq + (size_t)oc / 4 * 4 * taps + (size_t)oc % 4; /* tap t at wb[4 t] */
         for (size_t t = 0; t < taps; t++)
-            sum += wq[(size_t)oc * taps + t] = (int8_t)lround(wo[t] / ws);
+            sum += wb[4 * t] = (int8_t)lround(wo[t] / ws);
         const double acc_scale = in.scale * ws;
         double bq = (bias ? llround(bias[oc] / acc_scale) : 0) - (double)in.zp * (double)sum;
         b[oc] = bq > INT32_MAX ? INT32_MAX : bq < INT32_MIN ? INT32_MIN : (int32_t)bq;
@@ -155,8 +158,9 @@ void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *b
         quantize_multiplier(acc_scale / out.scale, &m[oc], &shift);
         s[oc] = (int8_t)shift;
     }
-    int8_array8(q, arena_printf("%s_w", name), wq, (size_t)OC * taps,
-                "weights, int8 per output channel: w / (max |w| / 127)");
+    int8_array8(q, arena_printf("%s_w", name), wq, OC4 * taps,
+                "weights, int8 per output channel: w / (max |w| / 127), in blocks of four "
+                "channels (conv8)");
     int8_array32(q, arena_printf("%s_b", name), b, (size_t)OC,
                  "bias / (in_scale w_scale) - in_zp sum(w)");
     int8_array32(q, arena_printf("%s_m", name), m, (size_t)OC,

@@ -211,7 +211,9 @@ void int8_array32(Quant *q, const char *name, const int32_t *v, size_t n, const 
  * or m = 0 when real rounds to nothing: TFLite's QuantizeMultiplier */
 void quantize_multiplier(double real, int32_t *m, int *shift);
 int quantize_value(QParam p, double v); /* round(v / scale) + zp, clamped to int8 */
-/* A dense/conv2d's arrays: name_w, per-channel symmetric int8 W(OC, taps);
+/* A dense/conv2d's arrays: name_w, per-channel symmetric int8 W(OC, taps)
+ * in conv8's order (blocks of four channels, the four weights of a tap side
+ * by side);
  * name_b, the int32 bias at scale in.scale * w_scale[oc] minus in.zp sum(w);
  * name_m, name_s, the requantisation in.scale * w_scale[oc] / out.scale */
 void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *bias, int OC,
