@@ -95,6 +95,10 @@ static QParam qparam_of(ValRange r) {
     return p;
 }
 
+static const char clamp_text[] =
+    "static int8_t clamp8(int32_t v)\n{\n"
+    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n}\n\n";
+
 static const char fixed_point_text[] =
     "/* round(a b / 2^31), the one overflow (INT32_MIN squared) saturated: gemmlowp's\n"
     " * SaturatingRoundingDoublingHighMul */\n"
@@ -116,9 +120,7 @@ static const char fixed_point_text[] =
     "        const int64_t v = (int64_t)x * ((int64_t)1 << shift);\n"
     "        x = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;\n"
     "    }\n"
-    "    return div_pot(high_mul(x, m), shift > 0 ? 0 : -shift);\n}\n\n"
-    "static int8_t clamp8(int32_t v)\n{\n"
-    "    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n}\n\n";
+    "    return div_pot(high_mul(x, m), shift > 0 ? 0 : -shift);\n}\n\n";
 
 static const char lut_text[] =
     "/* y(n) = t[x(n)]: an elementwise activation as a table; y may be x */\n"
@@ -180,8 +182,37 @@ void int8_lut(Quant *q, const Op *op, const char *y, const char *x, size_t n, QP
     int8_out(q, "    lut8(%s, %s, %zu, %s);\n", y, x, n, name);
 }
 
+/* Probabilities as TFLite keeps them: steps of 1/256 from 0 */
+const QParam int8_softmax_q = {1.0f / 256, -128};
+
+static const char softmax8_text[] =
+    "/* y = softmax(x) over rows of n, y of scale 1/256 and zero point -128: with\n"
+    " * e = t[max - x] = 2^16 e^(scale (x - max)), y = round(256 e / sum(e)) - 128.\n"
+    " * y may be x. */\n"
+    "static void softmax8(int8_t *y, const int8_t *x, size_t rows, int n, const int32_t *t)\n{\n"
+    "    for (size_t r = 0; r < rows; r++, x += n, y += n) {\n"
+    "        int mx = x[0];\n        int32_t s = 0;\n"
+    "        for (int i = 1; i < n; i++)\n            mx = x[i] > mx ? x[i] : mx;\n"
+    "        for (int i = 0; i < n; i++)\n            s += t[mx - x[i]];\n"
+    "        for (int i = 0; i < n; i++)\n"
+    "            y[i] = clamp8((t[mx - x[i]] * 256 + s / 2) / s - 128);\n"
+    "    }\n}\n\n";
+
+void int8_softmax(Quant *q, const Op *op, const char *y, const char *x, QParam in) {
+    int32_t t[256];
+    for (int d = 0; d < 256; d++)
+        t[d] = (int32_t)lround(65536.0 * exp(-(double)in.scale * d));
+    const char *name = arena_printf("L%d_e", op->index);
+    int8_array32(q, name, t, 256, "2^16 e^(-scale d), d = max - x");
+    need_kernel(q, softmax8_text);
+    int8_out(q, "    softmax8(%s, %s, %zu, %d, %s);\n", y, x, shape_size(op->out) / (size_t)op->out.c,
+             op->out.c, name);
+}
+
 void int8_fused_act(Quant *q, const Op *op, const Int8Args *a) {
-    if (op->act != ACT_LINEAR && op->act != ACT_RELU && op->act != ACT_SOFTMAX)
+    if (op->act == ACT_SOFTMAX && !a->last)
+        int8_softmax(q, op, a->y, a->y, a->pre);
+    else if (op->act != ACT_LINEAR && op->act != ACT_RELU && op->act != ACT_SOFTMAX)
         int8_lut(q, op, a->y, a->y, shape_size(op->out), a->pre, a->qy);
 }
 
@@ -199,10 +230,8 @@ static const char *buf_of(const Slot *s, int v) {
 }
 
 typedef struct {
-    const char *ckpt, *data;
-    long n_calib;
     const float *param, *state;
-    const char *file, *h_name;
+    const char *file, *h_name; /* the .model's name for comments; the header's */
 } Inputs;
 
 /* The ops' calls into q->code and their arrays into q->arrays; the
@@ -228,7 +257,7 @@ static void emit_ops(Quant *q, const Plan *plan, const Inputs *in, const QParam 
         }
         Int8Args a = {.y = buf_of(s, i + 1), .x = x, .shapes = shapes, .qx = qx,
                       .qy = qp[i + 1], .pre = pre[i + 1], .name = arena_printf("L%d", op->index),
-                      .param = in->param, .state = in->state};
+                      .param = in->param, .state = in->state, .last = i == m->n_ops - 1};
         if (op->type->int8_kernel)
             need_kernel(q, op->type->int8_kernel);
         op->type->int8(q, op, &a);
@@ -303,23 +332,22 @@ static char *rendered(FILE *f, char **buf) {
     return fclose(f) == 0 ? *buf : NULL;
 }
 
+static int out_of_memory(void) {
+    fprintf(stderr, "nnc: error: out of memory writing the int8 C\n");
+    return -1;
+}
+
 int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long n_calib,
               const char *c_path, const char *h_path) {
     Quant q = {.m = fuse_activations(written)};
     const Model *m = q.m;
     const Plan *plan = plan_model(m);
-    Inputs in = {.ckpt = ckpt, .data = data_dir, .n_calib = n_calib, .h_name = base_name(h_path)};
+    Inputs in = {.h_name = base_name(h_path)};
     in.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     float *param, *state;
     if (deploy_load(m, ckpt, &param, &state))
         return -1;
     in.param = param, in.state = state;
-    for (int i = 0; i < m->n_ops - 1; i++)
-        if (m->ops[i].act == ACT_SOFTMAX) {
-            fprintf(stderr, "nnc: error: --int8: a softmax before the last layer (%s) is not "
-                            "supported; it runs in float at the end\n", m->ops[i].name);
-            return -1;
-        }
     ValRange *post = arena_alloc(sizeof *post * (size_t)(m->n_ops + 1));
     ValRange *pre = arena_alloc(sizeof *pre * (size_t)(m->n_ops + 1));
     if (calibrate(m, param, state, data_dir, n_calib, post, pre))
@@ -330,13 +358,18 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         int v = i + 1;
+        /* the last op's softmax runs in predict, in float: its value stays the logits' */
+        bool final_softmax = op->act == ACT_SOFTMAX && i == m->n_ops - 1;
         bool keeps = deploy_identity(op) || op->type->flags & OT_INT8_KEEPS ||
-                     (op->type->flags & OT_ACTIVATION && op->act == ACT_SOFTMAX);
-        /* softmax stays the logits' until predict applies it */
-        qp[v] = keeps ? qp[op->in[0]] : qparam_of(op->act == ACT_SOFTMAX ? pre[v] : post[v]);
-        /* what a dense/conv2d writes: the value's own, unless a table follows */
-        bool table = op->act != ACT_LINEAR && op->act != ACT_RELU && op->act != ACT_SOFTMAX;
-        qpre[v] = table ? qparam_of(pre[v]) : qp[v];
+                     (op->type->flags & OT_ACTIVATION && final_softmax);
+        qp[v] = keeps                    ? qp[op->in[0]]
+                : final_softmax          ? qparam_of(pre[v])
+                : op->act == ACT_SOFTMAX ? int8_softmax_q
+                                         : qparam_of(post[v]);
+        /* what a dense/conv2d writes: the value's own, unless a table or an
+         * int8 softmax follows */
+        bool after = op->act != ACT_LINEAR && op->act != ACT_RELU && !final_softmax;
+        qpre[v] = after ? qparam_of(pre[v]) : qp[v];
     }
 
     char *arrays_buf = NULL, *code_buf = NULL;
@@ -344,17 +377,17 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
     q.arrays = open_memstream(&arrays_buf, &arrays_len);
     q.code = open_memstream(&code_buf, &code_len);
     if (!q.arrays || !q.code)
-        return -1;
+        return out_of_memory();
     emit_ops(&q, plan, &in, qp, qpre);
     if (!rendered(q.arrays, &arrays_buf) || !rendered(q.code, &code_buf))
-        return -1;
+        return out_of_memory();
 
     size_t n_out_extra = plan->infer[m->n_ops].root > 0 ? shape_size(m->ops[m->n_ops - 1].out) : 0;
     size_t arena = plan->infer_per_sample + shape_size(m->input) + n_out_extra;
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};
     FILE *out = open_memstream((char **)&files[0].data, &files[0].len);
     if (!out)
-        return -1;
+        return out_of_memory();
     fprintf(out,
             "/* Generated by nnc %s from %s with the weights of %s, int8, calibrated on\n"
             " * %ld images of %s: do not edit.\n *\n"
@@ -365,11 +398,15 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
             shape_size(m->ops[m->n_ops - 1].out), m->n_param);
     fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n#include \"%s\"\n\n",
             in.h_name);
-    bool fixed_point = false;
-    for (int k = 0; k < q.n_kernels; k++)
+    bool fixed_point = false, clamp = false;
+    for (int k = 0; k < q.n_kernels; k++) {
         fixed_point |= strstr(q.kernels[k], "rescale(") != NULL;
+        clamp |= strstr(q.kernels[k], "clamp8(") != NULL;
+    }
     if (fixed_point)
         fputs(fixed_point_text, out);
+    if (clamp)
+        fputs(clamp_text, out);
     for (int k = 0; k < q.n_kernels; k++)
         fprintf(out, "%s%s", q.kernels[k], q.kernels[k][strlen(q.kernels[k]) - 2] == '\n' ? "" : "\n");
     if (m->ops[m->n_ops - 1].act == ACT_SOFTMAX)
@@ -383,15 +420,15 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
     emit_tail(out, m, plan, qp);
     free(arrays_buf), free(code_buf);
     if (fclose(out) != 0)
-        return -1;
+        return out_of_memory();
 
     FILE *h = open_memstream((char **)&files[1].data, &files[1].len);
     if (!h)
-        return -1;
+        return out_of_memory();
     deploy_header(h, m, in.file, header_guard(in.h_name), arena, q.weight_bytes,
                   "in bytes (any alignment): the most int8 values live at once, the int8 input "
                   "and output");
     if (fclose(h) != 0)
-        return -1;
+        return out_of_memory();
     return write_rendered(files, 2);
 }

@@ -40,11 +40,13 @@ static void act_calib(const Op *op, const CalibArgs *a) {
     memcpy(y, x[0], sizeof *y * shape_size(op->out)); /* calibrate.c applies op->act */
 }
 
-/* A table from the input's quantisation to the output's; a softmax, which
- * is the last layer's (emit_int8.c), leaves the logits to predict */
+/* A table from the input's quantisation to the output's; a softmax in
+ * int8, but the last layer's, which leaves the logits to predict */
 static void act_int8(Quant *q, const Op *op, const Int8Args *a) {
     if (op->act != ACT_SOFTMAX)
         int8_lut(q, op, a->y, a->x[0], shape_size(op->out), a->qx[0], a->qy);
+    else if (!a->last)
+        int8_softmax(q, op, a->y, a->x[0], a->qx[0]);
     else if (strcmp(a->y, a->x[0]) != 0)
         int8_out(q, "    memcpy(%s, %s, %zu);\n", a->y, a->x[0], shape_size(op->out));
 }

@@ -117,6 +117,7 @@ typedef struct {
     QParam pre;           /* a dense/conv2d's output before its fused activation */
     const char *name;     /* the op's arrays are name_w, name_b, ... */
     const float *param, *state; /* the checkpoint's floats */
+    bool last;            /* the model's last op: a softmax of it runs in float, in predict */
 } Int8Args;
 
 /* One float inference call for calibration (calibrate.c), batch 1 */
@@ -218,12 +219,17 @@ int quantize_value(QParam p, double v); /* round(v / scale) + zp, clamped to int
  * name_m, name_s, the requantisation in.scale * w_scale[oc] / out.scale */
 void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *bias, int OC,
                       size_t taps, QParam in, QParam out);
-/* After a dense/conv2d: its fused activation, a lookup table from a->pre to
- * a->qy in place (relu and linear need none: the requantisation's clamp) */
+/* After a dense/conv2d: its fused activation in place from a->pre to a->qy,
+ * a lookup table or an int8 softmax (relu and linear need none: the
+ * requantisation's clamp; nor the last op's softmax) */
 void int8_fused_act(Quant *q, const Op *op, const Int8Args *a);
 /* The call y = table(x) over n values, the table from in to out through act */
 void int8_lut(Quant *q, const Op *op, const char *y, const char *x, size_t n, QParam in,
               QParam out);
+/* The call y = softmax(x) over op's rows, x of quantisation in, y of
+ * int8_softmax_q */
+void int8_softmax(Quant *q, const Op *op, const char *y, const char *x, QParam in);
+extern const QParam int8_softmax_q;
 /* The call of requant8 (emit_int8.c) writing x's cols channels at column at
  * of y's C, each y = off[c] + (x - zx) m[c] 2^s[c]; name_o, name_m, name_s
  * per channel when per_channel, else one of each */

@@ -22,11 +22,12 @@ run() { "$@" >"$tmp/out" 2>"$tmp/err"; }
 field() { head -n 1 "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 define() { sed -n "s/^#define $1 //p" "$2"; }
 
-# int8 NAME MODEL TRAINER_C MIN_AGREEMENT MAX_ACCURACY_LOSS IMAGES: train,
-# quantise, compile, run on the first IMAGES test images, compare with the
-# trainer's float outputs
+# int8 NAME MODEL TRAINER_C MIN_AGREEMENT MAX_ACCURACY_LOSS IMAGES [MAX_DIFF]:
+# train, quantise, compile, run on the first IMAGES test images, compare
+# with the trainer's float outputs (and, for probabilities, bound the
+# largest difference)
 int8() {
-    local name=$1 model=$2 trainer_c=$3 min_agree=$4 max_loss=$5 n=$6 macro d=$tmp/$1
+    local name=$1 model=$2 trainer_c=$3 min_agree=$4 max_loss=$5 n=$6 max_diff=$7 macro d=$tmp/$1
     macro=$(echo "$name" | tr a-z A-Z)
     mkdir -p "$d"
     run "$cc" ${CFLAGS:--O2} -Ibuild/include -o "$d/trainer" "$trainer_c" $rt_libs &&
@@ -89,17 +90,23 @@ int8() {
     if awk -v a="$acc" -v r="$ref_acc" -v max="$max_loss" 'BEGIN { exit !(a != "" && r - a <= max) }'
     then pass "$name: int8 accuracy $acc, float $ref_acc: a loss of at most $max_loss"
     else fail "$name: accuracy loss" "$(cat "$d/result")"; fi
+    [ -z "$max_diff" ] && return
+    local diff
+    diff=$(field max_logit_diff "$d/result")
+    if awk -v g="$diff" -v max="$max_diff" 'BEGIN { exit !(g != "" && g <= max) }'
+    then pass "$name: int8 probabilities within $max_diff of float ($diff)"
+    else fail "$name: probabilities" "$(cat "$d/result")"; fi
 }
 
 # The bounds: the MLP as issue 10 asks of the fully trained one; the
 # others, briefly trained, as measured with some margin (docs/deploy.md)
 int8 fashion_mlp models/fashion_mlp.model build/fashion_mlp.c 0.98 0.005 10000
 build/nnc tests/deploy/acts.model -o "$tmp/deploy_acts.c" >/dev/null
-int8 deploy_acts tests/deploy/acts.model "$tmp/deploy_acts.c" 0.97 0.01 2000
+int8 deploy_acts tests/deploy/acts.model "$tmp/deploy_acts.c" 0.97 0.01 2000 0.05
 int8 residual tests/e2e/residual.model build/e2e/residual.c 0.97 0.01 2000
 int8 dense_concat tests/e2e/dense_concat.model build/e2e/dense_concat.c 0.95 0.02 2000
 build/nnc tests/deploy/int8_bn.model -o "$tmp/int8_bn.c" >/dev/null
-int8 int8_bn tests/deploy/int8_bn.model "$tmp/int8_bn.c" 0.95 0.02 2000
+int8 int8_bn tests/deploy/int8_bn.model "$tmp/int8_bn.c" 0.95 0.02 2000 0.05
 
 # --- the MLP's weights against the float file's
 d=$tmp/fashion_mlp
