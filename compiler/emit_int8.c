@@ -234,17 +234,58 @@ typedef struct {
     const char *file, *h_name; /* the .model's name for comments; the header's */
 } Inputs;
 
+extern const OpType dropout_op;
+
+/* m with each batchnorm that is the only reader of the linear dense/conv2d
+ * just before it folded into that layer (int8_fold) and left an identity,
+ * as a dropout is at inference, so that the plan gives it that layer's
+ * buffer; w, b get the weights and bias each op quantises, folded[i] says
+ * op i's value is the batchnorm's after it */
+static Model *fold_batchnorms(const Model *m, const float *param, const float *state,
+                              const float **w, const float **b, bool *folded) {
+    Model *f = arena_alloc(sizeof *f);
+    *f = *m;
+    f->ops = arena_alloc(sizeof *f->ops * (size_t)m->n_ops);
+    memcpy(f->ops, m->ops, sizeof *f->ops * (size_t)m->n_ops);
+    for (int i = 0; i < m->n_ops; i++) {
+        const Op *op = &m->ops[i];
+        w[i] = op->n_w ? param + op->w_off : NULL;
+        b[i] = op->n_b ? param + op->b_off : NULL;
+        folded[i] = false;
+        if (i == 0 || !op->type->int8_fold || op->in[0] != i)
+            continue;
+        const Op *gemm = &m->ops[i - 1];
+        int readers = 0;
+        for (int j = 0; j < m->n_ops; j++)
+            for (int k = 0; k < m->ops[j].n_in; k++)
+                readers += m->ops[j].in[k] == i;
+        if (!(gemm->type->flags & OT_TAKES_ACT) || gemm->act != ACT_LINEAR || readers != 1)
+            continue;
+        size_t OC = (size_t)gemm->units, taps = gemm->n_w / OC;
+        float *fw = arena_alloc(sizeof *fw * gemm->n_w), *fb = arena_alloc(sizeof *fb * OC);
+        memcpy(fw, w[i - 1], sizeof *fw * gemm->n_w);
+        for (size_t c = 0; c < OC; c++)
+            fb[c] = b[i - 1] ? b[i - 1][c] : 0.0f;
+        op->type->int8_fold(op, fw, fb, taps, param, state);
+        w[i - 1] = fw, b[i - 1] = fb, folded[i - 1] = true;
+        f->ops[i].type = &dropout_op;
+    }
+    return f;
+}
+
 /* The ops' calls into q->code and their arrays into q->arrays; the
  * quantisation of every value in qp */
 static void emit_ops(Quant *q, const Plan *plan, const Inputs *in, const QParam *qp,
-                     const QParam *pre) {
+                     const QParam *pre, const float *const *w, const float *const *b,
+                     const bool *folded) {
     const Model *m = q->m;
     const Slot *s = plan->infer;
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         deploy_comment(q->code, m, in->file, op);
         if (deploy_identity(op)) {
-            int8_out(q, "    /* the identity here: its input's buffer */\n");
+            int8_out(q, "    /* %s: its input's buffer */\n",
+                     i > 0 && folded[i - 1] ? "folded into the layer before" : "the identity here");
             continue;
         }
         const char **x = arena_alloc(sizeof *x * (size_t)op->n_in);
@@ -257,7 +298,8 @@ static void emit_ops(Quant *q, const Plan *plan, const Inputs *in, const QParam 
         }
         Int8Args a = {.y = buf_of(s, i + 1), .x = x, .shapes = shapes, .qx = qx,
                       .qy = qp[i + 1], .pre = pre[i + 1], .name = arena_printf("L%d", op->index),
-                      .param = in->param, .state = in->state, .last = i == m->n_ops - 1};
+                      .param = in->param, .state = in->state, .w = w[i], .b = b[i],
+                      .last = i == m->n_ops - 1};
         if (op->type->int8_kernel)
             need_kernel(q, op->type->int8_kernel);
         op->type->int8(q, op, &a);
@@ -339,19 +381,23 @@ static int out_of_memory(void) {
 
 int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long n_calib,
               const char *c_path, const char *h_path) {
-    Quant q = {.m = fuse_activations(written)};
-    const Model *m = q.m;
-    const Plan *plan = plan_model(m);
+    const Model *fused = fuse_activations(written);
     Inputs in = {.h_name = base_name(h_path)};
     in.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     float *param, *state;
-    if (deploy_load(m, ckpt, &param, &state))
+    if (deploy_load(fused, ckpt, &param, &state))
         return -1;
     in.param = param, in.state = state;
-    ValRange *post = arena_alloc(sizeof *post * (size_t)(m->n_ops + 1));
-    ValRange *pre = arena_alloc(sizeof *pre * (size_t)(m->n_ops + 1));
-    if (calibrate(m, param, state, data_dir, n_calib, post, pre))
+    ValRange *post = arena_alloc(sizeof *post * (size_t)(fused->n_ops + 1));
+    ValRange *pre = arena_alloc(sizeof *pre * (size_t)(fused->n_ops + 1));
+    if (calibrate(fused, param, state, data_dir, n_calib, post, pre))
         return -1;
+    const float **w = arena_alloc(sizeof *w * (size_t)fused->n_ops);
+    const float **b = arena_alloc(sizeof *b * (size_t)fused->n_ops);
+    bool *folded = arena_alloc(sizeof *folded * (size_t)fused->n_ops);
+    Quant q = {.m = fold_batchnorms(fused, param, state, w, b, folded)};
+    const Model *m = q.m;
+    const Plan *plan = plan_model(m);
     QParam *qp = arena_alloc(sizeof *qp * (size_t)(m->n_ops + 1));
     QParam *qpre = arena_alloc(sizeof *qpre * (size_t)(m->n_ops + 1));
     qp[0] = qpre[0] = qparam_of(post[0]);
@@ -363,6 +409,7 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
         bool keeps = deploy_identity(op) || op->type->flags & OT_INT8_KEEPS ||
                      (op->type->flags & OT_ACTIVATION && final_softmax);
         qp[v] = keeps                    ? qp[op->in[0]]
+                : folded[i]              ? qparam_of(post[v + 1]) /* the batchnorm's */
                 : final_softmax          ? qparam_of(pre[v])
                 : op->act == ACT_SOFTMAX ? int8_softmax_q
                                          : qparam_of(post[v]);
@@ -378,7 +425,7 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
     q.code = open_memstream(&code_buf, &code_len);
     if (!q.arrays || !q.code)
         return out_of_memory();
-    emit_ops(&q, plan, &in, qp, qpre);
+    emit_ops(&q, plan, &in, qp, qpre, w, b, folded);
     if (!rendered(q.arrays, &arrays_buf) || !rendered(q.code, &code_buf))
         return out_of_memory();
 

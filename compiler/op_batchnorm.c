@@ -108,8 +108,22 @@ static void batchnorm_calib(const Op *op, const CalibArgs *a) {
     }
 }
 
-/* Not folded into a conv2d before it (as in the float file): per channel,
- * y = zy + round(shift / sy) + (x - zx) (sx scale / sy), one requantisation */
+/* Folded into the linear dense/conv2d before it, when only it reads that
+ * layer's value (emit_int8.c): w scale, (b - mean) scale + beta per channel,
+ * before the weights are quantised, which saves a pass and a rounding */
+static void batchnorm_fold(const Op *op, float *w, float *b, size_t taps, const float *param,
+                           const float *state) {
+    for (int c = 0; c < op->out.c; c++) {
+        float scale, shift;
+        batchnorm_affine(op, param, state, c, &scale, &shift);
+        for (size_t t = 0; t < taps; t++)
+            w[(size_t)c * taps + t] *= scale;
+        b[c] = b[c] * scale + shift;
+    }
+}
+
+/* Anywhere else, per channel y = zy + round(shift / sy) + (x - zx) (sx
+ * scale / sy), one requantisation */
 static void batchnorm_int8(Quant *q, const Op *op, const Int8Args *a) {
     const int C = op->out.c;
     int32_t *off = arena_alloc(sizeof *off * (size_t)C), *m = arena_alloc(sizeof *m * (size_t)C);
@@ -161,4 +175,5 @@ const OpType batchnorm_op = {
     .deploy = batchnorm_deploy,
     .calib = batchnorm_calib,
     .int8 = batchnorm_int8,
+    .int8_fold = batchnorm_fold,
 };

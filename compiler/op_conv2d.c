@@ -210,8 +210,8 @@ static void conv2d_calib(const Op *op, const CalibArgs *a) {
 
 static void conv2d_int8(Quant *q, const Op *op, const Int8Args *a) {
     Shape in = op->in_shape, o = op->out;
-    int8_gemm_consts(q, a->name, a->param + op->w_off, op->n_b ? a->param + op->b_off : NULL, o.c,
-                     (size_t)op->kernel * op->kernel * in.c, a->qx[0], a->pre);
+    int8_gemm_consts(q, a->name, a->w, a->b, o.c, (size_t)op->kernel * op->kernel * in.c,
+                     a->qx[0], a->pre);
     int8_out(q,
              "    conv8(%s, %s, %s_w, %s_b, %s_m, %s_s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
              "%d);\n",

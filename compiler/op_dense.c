@@ -92,8 +92,8 @@ static void dense_calib(const Op *op, const CalibArgs *a) {
 }
 
 static void dense_int8(Quant *q, const Op *op, const Int8Args *a) {
-    int8_gemm_consts(q, a->name, a->param + op->w_off, op->n_b ? a->param + op->b_off : NULL,
-                     op->units, shape_size(op->in_shape), a->qx[0], a->pre);
+    int8_gemm_consts(q, a->name, a->w, a->b, op->units, shape_size(op->in_shape), a->qx[0],
+                     a->pre);
     int8_out(q, "    conv8(%s, %s, %s_w, %s_b, %s_m, %s_s, 1, 1, %zu, 1, 1, 0, %d, 1, 1, %d, %d);\n",
              a->y, a->x[0], a->name, a->name, a->name, a->name, shape_size(op->in_shape),
              op->units, a->qx[0].zp, a->pre.zp);

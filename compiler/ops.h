@@ -117,6 +117,8 @@ typedef struct {
     QParam pre;           /* a dense/conv2d's output before its fused activation */
     const char *name;     /* the op's arrays are name_w, name_b, ... */
     const float *param, *state; /* the checkpoint's floats */
+    const float *w, *b;   /* a dense/conv2d's weights and bias (NULL: none) to quantise:
+                           * the checkpoint's, or with a batchnorm folded in */
     bool last;            /* the model's last op: a softmax of it runs in float, in predict */
 } Int8Args;
 
@@ -170,6 +172,11 @@ struct OpType {
     void (*calib)(const Op *op, const CalibArgs *a);
     const char *int8_kernel;
     void (*int8)(Quant *q, const Op *op, const Int8Args *a);
+    /* A kind that int8 folds into the linear dense/conv2d before it
+     * (batchnorm): rescales that layer's w(OC, taps) and sets its b(OC) in
+     * place, from its own parameters */
+    void (*int8_fold)(const Op *op, float *w, float *b, size_t taps, const float *param,
+                      const float *state);
 };
 
 // ------------------------------------------------------------ ops.c: the registry
