@@ -8,18 +8,7 @@
 # the 10000 Fashion-MNIST test images within the bounds below; the MLP's
 # weights take at most 0.26x the float file's; the fixed-point helpers
 # match exact integer references.
-. tests/tap.sh
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-data=/usr/share/datasets/fashion-mnist
-cc=${CC:-cc}
-c99="-std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes"
-rt_libs="build/libnnrt.a $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm -lpthread"
-
-gunzip -c $data/t10k-images-idx3-ubyte.gz | tail -c +17 >"$tmp/images.u8"
-gunzip -c $data/t10k-labels-idx1-ubyte.gz | tail -c +9 >"$tmp/labels.u8"
-
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; }
-field() { head -n 1 "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+. tests/deploy/setup.sh
 define() { sed -n "s/^#define $1 //p" "$2"; }
 
 # int8 NAME MODEL TRAINER_C MIN_AGREEMENT MAX_ACCURACY_LOSS IMAGES [MAX_DIFF]:
