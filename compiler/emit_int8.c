@@ -334,12 +334,13 @@ static void emit_api(FILE *out, const Model *m, const Plan *plan, const QParam *
         fprintf(out, "    int8_t *const L%d = work + %zu;\n", result, out_at);
     fprintf(out,
             "    int8_t *const in8 = work + %zu;\n"
-            "    for (int i = 0; i < %zu; i++) { /* round(x / scale) + zero point, clamped */\n"
-            "        const float t = input[i] * %s + %d.0f;\n"
+            "    for (int i = 0; i < %zu; i++) { /* round(x / scale) + zero point, clamped; a\n"
+            "        * division, which no compiler fuses with the add: the same bits on every FPU */\n"
+            "        const float t = input[i] / %s + %d.0f;\n"
             "        in8[i] = (int8_t)(t < -128.0f ? -128 : t > 127.0f ? 127 :\n"
             "                          t < 0.0f ? -(int)(0.5f - t) : (int)(t + 0.5f));\n"
             "    }\n",
-            in_at, n_in, c_f(1.0f / qi.scale), qi.zp);
+            in_at, n_in, c_f(qi.scale), qi.zp);
 }
 
 static void emit_tail(FILE *out, const Model *m, const Plan *plan, const QParam *qp) {

@@ -47,7 +47,7 @@ int8() {
     floats=$(awk '/^[a-z].*\(/ { fn = $0; next }
                   /^ *\/?\*/ { next }
                   /float/ && fn !~ /(pow2i|exp_|softmax|_predict|^static const int8_t \*run)\(/ { print NR": "$0 }
-                  /float/ && fn ~ /\*run\(/ && !/const float \*input|t = input\[i\] \*|t < -128.0f|t < 0.0f/ { print NR": "$0 }' "$d/net.c")
+                  /float/ && fn ~ /\*run\(/ && !/const float \*input|t = input\[i\] \/|t < -128.0f|t < 0.0f/ { print NR": "$0 }' "$d/net.c")
     if [ -z "$floats" ] && grep -q 'conv8\|lut8\|add8\|requant8\|maxpool8' "$d/net.c"
     then pass "$name: no float arithmetic between the input's quantisation and the output's dequantisation"
     else fail "$name: float arithmetic in the int8 path" "$floats"; fi
