@@ -3,7 +3,7 @@
  * Consumes the command line; runs the pipeline (source -> parse -> lower)
  * and then one action: write NAME.c and NAME.h (emit.c), or with
  * --emit=deploy the inference C with a checkpoint's weights inside
- * (emit_deploy.c), print the summary,
+ * (emit_deploy.c; with --int8, quantised: emit_int8.c), print the summary,
  * print the AST, or only check. Exit status: 0 success (warnings allowed),
  * 1 errors in the model or a failed read or write, 2 a usage error. No
  * output file is written when the model has any error.
@@ -20,6 +20,8 @@ static void usage(FILE *out) {
             "usage: nnc FILE.model [-o OUT.c]   write OUT.c and OUT.h (default: NAME.c, NAME.h)\n"
             "       nnc --build FILE.model -o PROG  build the trainer PROG (installed runtime)\n"
             "       nnc --emit=deploy --weights CKPT FILE.model [-o OUT.c]\n"
+            "       nnc --emit=deploy --int8 --weights CKPT [--data DIR] [--calibrate N]\n"
+            "           FILE.model [-o OUT.c]\n"
             "                                   inference C with the weights inside, no library\n"
             "                                   (default: NAME_deploy.c, NAME_deploy.h)\n"
             "       nnc --summary FILE.model    print the layers, parameters and memory\n"
@@ -57,8 +59,8 @@ static bool includable(const char *name) {
 
 int main(int argc, char **argv) {
     Mode mode = EMIT;
-    const char *in = NULL, *out = NULL, *weights = NULL;
-    bool deploy = false;
+    const char *in = NULL, *out = NULL, *weights = NULL, *data = NULL, *calib = NULL;
+    bool deploy = false, int8 = false;
     static const char *const modes[] = {"--check", "--summary", "--dump-ast"};
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--build") == 0)
@@ -83,8 +85,12 @@ int main(int argc, char **argv) {
             if (strcmp(a + 7, "deploy") != 0 && strcmp(a + 7, "trainer") != 0)
                 usage_error("--emit takes 'trainer' or 'deploy', got '%s'", a + 7);
             deploy = strcmp(a + 7, "deploy") == 0;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--weights") == 0) {
-            const char **value = a[1] == 'o' ? &out : &weights;
+        } else if (strcmp(a, "--int8") == 0) {
+            int8 = true;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--weights") == 0 ||
+                   strcmp(a, "--data") == 0 || strcmp(a, "--calibrate") == 0) {
+            const char **value = a[1] == 'o' ? &out : a[2] == 'w' ? &weights : a[2] == 'd' ? &data
+                                                                                    : &calib;
             if (i + 1 == argc)
                 usage_error("%s needs a file name", a);
             if (*value)
@@ -104,9 +110,17 @@ int main(int argc, char **argv) {
         usage_error("-o only goes with generating C");
     if (deploy && mode != EMIT)
         usage_error("--emit=deploy only goes with generating C");
+    if (int8 && !deploy)
+        usage_error("--int8 only goes with --emit=deploy");
     if (deploy != (weights != NULL))
         usage_error(deploy ? "--emit=deploy needs --weights CKPT, the trained checkpoint"
                            : "--weights only goes with --emit=deploy");
+    if ((data || calib) && !int8)
+        usage_error("%s only goes with --int8", data ? "--data" : "--calibrate");
+    char *end = NULL;
+    long n_calib = calib ? strtol(calib, &end, 10) : 1000;
+    if (calib && (*end || end == calib || n_calib < 1 || n_calib > 1000000))
+        usage_error("--calibrate takes a number of images in 1..1000000, got '%s'", calib);
     if (out && (!ends_with(out, ".c") || strlen(out) == 2 || ends_with(out, "/.c")))
         usage_error("-o needs a file name ending in .c, got '%s'", out);
     if (out && strcmp(base_name(out), "nnrt.c") == 0)
@@ -149,7 +163,12 @@ int main(int argc, char **argv) {
             return 1;
         }
         if (deploy)
-            return emit_deploy(m, weights, c_path, h_path) == 0 ? 0 : 1;
+            /* the trainer's default --data (NN_DEFAULT_DATA, runtime/data.h) */
+            return (int8 ? emit_int8(m, weights, data ? data : "/usr/share/datasets/fashion-mnist",
+                                     n_calib, c_path, h_path)
+                         : emit_deploy(m, weights, c_path, h_path)) == 0
+                       ? 0
+                       : 1;
         return emit_model(m, c_path, h_path) == 0 ? 0 : 1;
     }
     }

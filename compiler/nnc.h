@@ -266,6 +266,37 @@ int emit_deploy(const Model *m, const char *ckpt, const char *c_path, const char
 /* Bytes of the deployed code's arena: the most inference values live at
  * once, batch 1 */
 size_t deploy_arena_bytes(const Plan *p);
+/* What the deployed files share with emit_int8.c: an op that inference
+ * passes through unchanged (flatten, dropout); the name in capitals
+ * (fashion_mlp -> FASHION_MLP); the source line of op as a comment; the
+ * checkpoint's floats, refused as the trainer refuses them (0, or -1 after
+ * a message) */
+bool deploy_identity(const Op *op);
+const char *macro_prefix(const char *name);
+void deploy_comment(FILE *out, const Model *m, const char *file, const Op *op);
+int deploy_load(const Model *m, const char *path, float **param, float **state);
+/* NAME.h: the API's macros and functions; kind says what the arena is */
+void deploy_header(FILE *out, const Model *m, const char *file, const char *guard,
+                   size_t arena_bytes, size_t weight_bytes, const char *kind);
+
+// ------------------------------------------------------------ emit_int8.c, calibrate.c
+
+/* Writes the int8 inference C (docs/deploy.md) of m with the weights of
+ * ckpt, calibrated on the first n training images of data_dir; as
+ * emit_deploy */
+int emit_int8(const Model *m, const char *ckpt, const char *data_dir, long n, const char *c_path,
+              const char *h_path);
+/* A value's range over the calibration images */
+typedef struct {
+    float lo, hi;
+} ValRange;
+/* Runs the fused model m in float on the first n images of
+ * DIR/train-images-idx3-ubyte.gz (pixel / 255, as the trainer feeds them)
+ * and records each value's range in post[0 .. n_ops] (0: the input), and
+ * each op's output before its activation in pre[1 .. n_ops]; 0, or -1
+ * after a message */
+int calibrate(const Model *m, const float *param, const float *state, const char *dir, long n,
+              ValRange *post, ValRange *pre);
 
 // ------------------------------------------------------------ output.c
 

@@ -4,6 +4,8 @@
  * layer's pass (OT_ACTIVATION). */
 #include "ops.h"
 
+#include <string.h>
+
 static void lower_act(Ctx *c, Op *op, const Value *pos, const Value *opt) {
     (void)opt;
     op->act = (ActKind)word_index(op->stmt->keyword, ACTS);
@@ -32,6 +34,23 @@ static void act_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
     deploy_act(d, a->y, a->x[0], op->out, op->act, op->alpha);
 }
 
+static void act_calib(const Op *op, const CalibArgs *a) {
+    float *y = a->y;
+    const float *const *x = a->x;
+    memcpy(y, x[0], sizeof *y * shape_size(op->out)); /* calibrate.c applies op->act */
+}
+
+/* A table from the input's quantisation to the output's; a softmax in
+ * int8, but the last layer's, which leaves the logits to predict */
+static void act_int8(Quant *q, const Op *op, const Int8Args *a) {
+    if (op->act != ACT_SOFTMAX)
+        int8_lut(q, op, a->y, a->x[0], shape_size(op->out), a->qx[0], a->qy);
+    else if (!a->last)
+        int8_softmax(q, op, a->y, a->x[0], a->qx[0]);
+    else if (strcmp(a->y, a->x[0]) != 0)
+        int8_out(q, "    memcpy(%s, %s, %zu);\n", a->y, a->x[0], shape_size(op->out));
+}
+
 // clang-format off
 #define ACTIVATION(word) {.keyword = word, .cls = C_LAYER, .keeps_shape = true, .usage = word}
 static const Rule rules[] = {
@@ -57,4 +76,6 @@ const OpType act_op = {
     .forward = act_forward,
     .backward = act_backward,
     .deploy = act_deploy,
+    .calib = act_calib,
+    .int8 = act_int8,
 };

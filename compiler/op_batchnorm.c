@@ -90,6 +90,60 @@ static void batchnorm_consts(Deploy *d, const Op *op, const char *name, const fl
     deploy_array(d, arena_printf("%s_beta", name), gamma + C, (size_t)C, "beta");
 }
 
+/* scale = gamma / sqrt(var + eps) and shift = beta - mean scale per channel */
+static void batchnorm_affine(const Op *op, const float *param, const float *state, int c,
+                             float *scale, float *shift) {
+    const int C = op->out.c;
+    const float *gamma = param + op->w_off, *mean = state + op->s_off;
+    *scale = gamma[c] / sqrtf(mean[C + c] + op->eps);
+    *shift = gamma[C + c] - mean[c] * *scale;
+}
+
+static void batchnorm_calib(const Op *op, const CalibArgs *a) {
+    const int C = op->out.c;
+    for (size_t i = 0; i < shape_size(op->out); i++) {
+        float scale, shift;
+        batchnorm_affine(op, a->param, a->state, (int)(i % (size_t)C), &scale, &shift);
+        a->y[i] = a->x[0][i] * scale + shift;
+    }
+}
+
+/* Folded into the linear dense/conv2d before it, when only it reads that
+ * layer's value (emit_int8.c): w scale, (b - mean) scale + beta per channel,
+ * before the weights are quantised, which saves a pass and a rounding */
+static void batchnorm_fold(const Op *op, float *w, float *b, size_t taps, const float *param,
+                           const float *state) {
+    for (int c = 0; c < op->out.c; c++) {
+        float scale, shift;
+        batchnorm_affine(op, param, state, c, &scale, &shift);
+        for (size_t t = 0; t < taps; t++)
+            w[(size_t)c * taps + t] *= scale;
+        b[c] = b[c] * scale + shift;
+    }
+}
+
+/* Anywhere else, per channel y = zy + round(shift / sy) + (x - zx) (sx
+ * scale / sy), one requantisation */
+static void batchnorm_int8(Quant *q, const Op *op, const Int8Args *a) {
+    const int C = op->out.c;
+    int32_t *off = arena_alloc(sizeof *off * (size_t)C), *m = arena_alloc(sizeof *m * (size_t)C);
+    int8_t *s = arena_alloc((size_t)C);
+    for (int c = 0; c < C; c++) {
+        float scale, shift;
+        int sh;
+        batchnorm_affine(op, a->param, a->state, c, &scale, &shift);
+        double o = a->qy.zp + round(shift / a->qy.scale);
+        off[c] = o > INT32_MAX / 2 ? INT32_MAX / 2 : o < INT32_MIN / 2 ? INT32_MIN / 2 : (int32_t)o;
+        quantize_multiplier((double)a->qx[0].scale * scale / a->qy.scale, &m[c], &sh);
+        s[c] = (int8_t)sh;
+    }
+    int8_array32(q, arena_printf("%s_o", a->name), off, (size_t)C, "zy + (beta - mean scale) / sy");
+    int8_array32(q, arena_printf("%s_m", a->name), m, (size_t)C, "sx scale / sy = m 2^(s - 31)");
+    int8_array8(q, arena_printf("%s_s", a->name), s, (size_t)C, "its shift s");
+    int8_requant_call(q, a->y, C, 0, a->x[0], (size_t)op->out.h * op->out.w, C, a->qx[0].zp,
+                      a->name, true);
+}
+
 static void batchnorm_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
     deploy_out(d, "    batchnorm(%s, %s, %s_mean, %s_scale, %s_beta, %zu, %d);\n", a->y, a->x[0],
                a->name, a->name, a->name, (size_t)op->out.h * op->out.w, op->out.c);
@@ -119,4 +173,7 @@ const OpType batchnorm_op = {
     .deploy_kernel = batchnorm_kernel,
     .deploy_consts = batchnorm_consts,
     .deploy = batchnorm_deploy,
+    .calib = batchnorm_calib,
+    .int8 = batchnorm_int8,
+    .int8_fold = batchnorm_fold,
 };

@@ -3,6 +3,8 @@
  * images of one size, or features of flat values. */
 #include "ops.h"
 
+#include <string.h>
+
 static void lower_concat(Ctx *c, Op *op, const Value *pos, const Value *opt) {
     (void)pos, (void)opt;
     if (!inputs_known(c, op))
@@ -82,6 +84,32 @@ static void concat_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
     }
 }
 
+static void concat_calib(const Op *op, const CalibArgs *a) {
+    const size_t rows = (size_t)op->out.h * op->out.w;
+    int at = 0;
+    for (int k = 0; k < op->n_in; at += a->shapes[k++].c)
+        for (size_t r = 0; r < rows; r++)
+            memcpy(a->y + r * op->out.c + at, a->x[k] + r * a->shapes[k].c,
+                   sizeof(float) * (size_t)a->shapes[k].c);
+}
+
+/* Each input rescaled to the output's quantisation (requant8) at its column */
+static void concat_int8(Quant *q, const Op *op, const Int8Args *a) {
+    int at = 0;
+    for (int k = 0; k < op->n_in; at += a->shapes[k++].c) {
+        const char *name = arena_printf("%s_%d", a->name, k);
+        int32_t off = a->qy.zp, m;
+        int sh;
+        quantize_multiplier((double)a->qx[k].scale / a->qy.scale, &m, &sh);
+        int8_t s = (int8_t)sh;
+        int8_array32(q, arena_printf("%s_o", name), &off, 1, "the output's zero point");
+        int8_array32(q, arena_printf("%s_m", name), &m, 1, "sx / sy = m 2^(s - 31)");
+        int8_array8(q, arena_printf("%s_s", name), &s, 1, "its shift s");
+        int8_requant_call(q, a->y, op->out.c, at, a->x[k], (size_t)op->out.h * op->out.w,
+                          a->shapes[k].c, a->qx[k].zp, name, false);
+    }
+}
+
 static const Rule rules[] = {
     {.keyword = "concat", .cls = C_LAYER, .refs = true, .usage = "concat ID [ID ...]",
      .n_required = 1, .pos = {{"value", T_ID, R_ANY, NULL, NULL}}},
@@ -99,4 +127,6 @@ const OpType concat_op = {
     .backward = concat_backward,
     .deploy_kernel = concat_kernel,
     .deploy = concat_deploy,
+    .calib = concat_calib,
+    .int8 = concat_int8,
 };

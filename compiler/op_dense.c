@@ -84,6 +84,22 @@ static void dense_deploy(Deploy *d, const Op *op, const DeployArgs *a) {
     deploy_act(d, a->y, a->y, op->out, op->act, op->alpha);
 }
 
+/* The 1x1 convolution of a 1x1 image of IN channels */
+static void dense_calib(const Op *op, const CalibArgs *a) {
+    const float *param = a->param;
+    conv2d_float(a->y, a->x[0], param + op->w_off, op->n_b ? param + op->b_off : NULL, 1, 1,
+                 (int)shape_size(op->in_shape), 1, 1, 0, op->units, 1, 1);
+}
+
+static void dense_int8(Quant *q, const Op *op, const Int8Args *a) {
+    int8_gemm_consts(q, a->name, a->w, a->b, op->units, shape_size(op->in_shape), a->qx[0],
+                     a->pre);
+    int8_out(q, "    conv8(%s, %s, %s_w, %s_b, %s_m, %s_s, 1, 1, %zu, 1, 1, 0, %d, 1, 1, %d, %d);\n",
+             a->y, a->x[0], a->name, a->name, a->name, a->name, shape_size(op->in_shape),
+             op->units, a->qx[0].zp, a->pre.zp);
+    int8_fused_act(q, op, a);
+}
+
 // clang-format off
 static const Rule rules[] = {
     {.keyword = "dense", .cls = C_LAYER,
@@ -108,4 +124,7 @@ const OpType dense_op = {
     .backward = dense_backward,
     .deploy_kernel = dense_kernel,
     .deploy = dense_deploy,
+    .calib = dense_calib,
+    .int8_kernel = conv8_kernel,
+    .int8 = dense_int8,
 };

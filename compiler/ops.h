@@ -46,6 +46,8 @@ enum {
     OT_GRAD_IN_PLACE = 32, /* the backward may write in[0]'s gradient over dy */
     OT_GRAD_ADDS = 64,     /* the backward hook honours BwdArgs.acc itself (add, concat);
                             * others overwrite dx, and the emitter adds the result in */
+    OT_INT8_KEEPS = 128,   /* int8: the output has in[0]'s scale and zero point (the pools:
+                            * a maximum or a mean stays in its input's range) */
 };
 
 typedef struct Emit Emit; /* emit.c's state, for the hooks' emit_out */
@@ -96,6 +98,38 @@ typedef struct {
     const char *name;     /* the op's arrays are name_w, name_b, ... (deploy_array) */
 } DeployArgs;
 
+/* An int8 value's quantisation: real = scale (q - zp), q in [-128, 127] */
+typedef struct {
+    float scale;
+    int zp;
+} QParam;
+
+typedef struct Quant Quant; /* emit_int8.c's state, for the int8 hooks */
+
+/* The buffers of one int8 inference call, as C expressions, and the
+ * quantisation of each */
+typedef struct {
+    const char *y;        /* the output (int8_t *) */
+    const char *const *x; /* the inputs, n_in of them */
+    const Shape *shapes;  /* their shapes */
+    const QParam *qx;     /* their quantisation */
+    QParam qy;            /* the output's, after the activation */
+    QParam pre;           /* a dense/conv2d's output before its fused activation */
+    const char *name;     /* the op's arrays are name_w, name_b, ... */
+    const float *param, *state; /* the checkpoint's floats */
+    const float *w, *b;   /* a dense/conv2d's weights and bias (NULL: none) to quantise:
+                           * the checkpoint's, or with a batchnorm folded in */
+    bool last;            /* the model's last op: a softmax of it runs in float, in predict */
+} Int8Args;
+
+/* One float inference call for calibration (calibrate.c), batch 1 */
+typedef struct {
+    float *y;                   /* the output, before the fused activation */
+    const float *const *x;      /* the inputs */
+    const Shape *shapes;        /* their shapes */
+    const float *param, *state; /* the checkpoint's floats */
+} CalibArgs;
+
 typedef void LayerFn(Ctx *c, Op *op, const Value *pos, const Value *opt);
 
 struct OpType {
@@ -131,6 +165,18 @@ struct OpType {
     void (*deploy_consts)(Deploy *d, const Op *op, const char *name, const float *param,
                           const float *state);
     void (*deploy)(Deploy *d, const Op *op, const DeployArgs *a);
+    /* int8 inference (emit_int8.c), required like the deploy hooks: the
+     * float inference of one sample before the fused activation, which
+     * calibration runs (calibrate.c); the int8 kernel, written once per
+     * model (shared kernels: the same string); its arrays and call. */
+    void (*calib)(const Op *op, const CalibArgs *a);
+    const char *int8_kernel;
+    void (*int8)(Quant *q, const Op *op, const Int8Args *a);
+    /* A kind that int8 folds into the linear dense/conv2d before it
+     * (batchnorm): rescales that layer's w(OC, taps) and sets its b(OC) in
+     * place, from its own parameters */
+    void (*int8_fold)(const Op *op, float *w, float *b, size_t taps, const float *param,
+                      const float *state);
 };
 
 // ------------------------------------------------------------ ops.c: the registry
@@ -157,6 +203,53 @@ void deploy_array(Deploy *d, const char *name, const float *v, size_t n, const c
 /* The call y = act(x) over a value of shape s (nothing for linear in
  * place) */
 void deploy_act(Deploy *d, const char *y, const char *x, Shape s, ActKind act, float alpha);
+
+/* The file's own exp (exp_), and the body of a row's softmax over y, x, n,
+ * for the int8 file's final softmax */
+extern const char deploy_exp_text[];
+const char *deploy_softmax_code(void);
+
+// ------------------------------------------------------------ emit_int8.c: for the int8 hooks
+
+void int8_out(Quant *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* static const int8_t / int32_t NAME[n]; counted in NAME_WEIGHT_BYTES */
+void int8_array8(Quant *q, const char *name, const int8_t *v, size_t n, const char *doc);
+void int8_array32(Quant *q, const char *name, const int32_t *v, size_t n, const char *doc);
+/* real = m 2^(shift - 31), m in [2^30, 2^31) (negative for a negative real),
+ * or m = 0 when real rounds to nothing: TFLite's QuantizeMultiplier */
+void quantize_multiplier(double real, int32_t *m, int *shift);
+int quantize_value(QParam p, double v); /* round(v / scale) + zp, clamped to int8 */
+/* A dense/conv2d's arrays: name_w, per-channel symmetric int8 W(OC, taps)
+ * in conv8's order (blocks of four channels, the four weights of a tap side
+ * by side);
+ * name_b, the int32 bias at scale in.scale * w_scale[oc] minus in.zp sum(w);
+ * name_m, name_s, the requantisation in.scale * w_scale[oc] / out.scale */
+void int8_gemm_consts(Quant *q, const char *name, const float *w, const float *bias, int OC,
+                      size_t taps, QParam in, QParam out);
+/* After a dense/conv2d: its fused activation in place from a->pre to a->qy,
+ * a lookup table or an int8 softmax (relu and linear need none: the
+ * requantisation's clamp; nor the last op's softmax) */
+void int8_fused_act(Quant *q, const Op *op, const Int8Args *a);
+/* The call y = table(x) over n values, the table from in to out through act */
+void int8_lut(Quant *q, const Op *op, const char *y, const char *x, size_t n, QParam in,
+              QParam out);
+/* The call y = softmax(x) over op's rows, x of quantisation in, y of
+ * int8_softmax_q */
+void int8_softmax(Quant *q, const Op *op, const char *y, const char *x, QParam in);
+extern const QParam int8_softmax_q;
+/* The call of requant8 (emit_int8.c) writing x's cols channels at column at
+ * of y's C, each y = off[c] + (x - zx) m[c] 2^s[c]; name_o, name_m, name_s
+ * per channel when per_channel, else one of each */
+void int8_requant_call(Quant *q, const char *y, int C, int at, const char *x, size_t rows,
+                       int cols, int zx, const char *name, bool per_channel);
+/* The int8 convolution (op_conv2d.c), which dense calls as the 1x1 case,
+ * and its float twin for calibration: y(OH, OW, OC) from x(H, W, C) and
+ * W(OC, K, K, C) at stride S, padding P, + b (NULL: none) */
+extern const char conv8_kernel[];
+void conv2d_float(float *y, const float *x, const float *W, const float *b, int H, int W_, int C,
+                  int K, int S, int P, int OC, int OH, int OW);
+/* Float activation of one value (not softmax), as the runtime computes it */
+float act_value(ActKind act, float alpha, float x);
 
 // ------------------------------------------------------------ names.c, shape.c: for the LayerFns
 

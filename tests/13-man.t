@@ -24,7 +24,7 @@ missing() {
     for w in "$@"; do grep -qF -- "$w" "$tmp/$page.txt" || printf '%s ' "$w"; done
 }
 
-opts=$(build/nnc --help | grep -o -- '--[a-z-]*' | sort -u)
+opts=$(build/nnc --help | grep -o -- '--[a-z0-9-]*' | sort -u)
 miss=$(missing nnc.1 $opts -o)
 if [ -z "$miss" ]; then pass "nnc.1 documents every option nnc --help lists"
 else fail "nnc.1 lacks $miss"; fi
