@@ -136,6 +136,14 @@ code small_cnn 8192
 onboard tiny_mlp tests/e2e/tiny_mlp.model build/e2e/tiny_mlp netduinoplus2 200
 code tiny_mlp 2048
 
+# int8 (--int8, integer arithmetic between the input's quantisation and the
+# output's dequantisation): the seed MLP's 0.8 MB of weights fit the
+# STM32F405's budgets; the Keras CNN, whose final softmax runs in float
+onboard fashion_mlp_int8 models/fashion_mlp.model build/fashion_mlp netduinoplus2 200 --int8
+code fashion_mlp_int8 2048
+onboard keras_mnist_cnn_int8 models/keras_mnist_cnn.model build/keras_mnist_cnn mps2-an386 "${CORTEXM_CNN_IMAGES:-200}" --int8
+code keras_mnist_cnn_int8 8192
+
 # 128 KB of RAM, not QEMU's 192: small_cnn's 42 KB arena and a 100 KB stack do not fit
 firmware small_cnn netduinoplus2 -Wl,--defsym=STACK_SIZE=102400
 if [ $? -ne 0 ] && grep -q "region \`SRAM' overflowed" "$tmp/err"
