@@ -27,7 +27,7 @@ COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps run test sanitize bench bench-compare study clean golden fuzz tabular
+.PHONY: all deps run test sanitize bench bench-compare bench-deploy study clean golden fuzz tabular
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -140,6 +140,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
 	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
+
+# --- the deployed C's inferences per second on the host against the
+# trainer's (scripts/bench-deploy.sh; docs/deploy.md quotes it)
+bench-deploy: deps
+	@$(MAKE) --no-print-directory all $(B)/fashion_mlp
+	BENCH_BUILD=$(B) scripts/bench-deploy.sh
 
 # --- the tabular data sets of issue 11 (docs/tabular.md): nnc against the
 # PyTorch reference, 3 seeds each, table in build/tabular/results/table.md
