@@ -113,6 +113,7 @@ typedef struct {
     Snapshot best;      /* with --early-stop */
     nn_history history; /* with --plot */
     long saved;         /* the epoch o->save holds, -1: none yet */
+    unsigned char *meta; /* the data meta's bytes, which every saved run (fit.run, best.run) points to */
 } Trainer;
 
 static double monitored(const Trainer *t) {
@@ -546,14 +547,13 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     if ((o->save && check_save_dir(m, OPT_SAVE, o->save)) ||
         (o->plot && check_save_dir(m, OPT_PLOT, o->plot)) ||
         (o->save_best && check_save_dir(m, OPT_SAVE_BEST, o->save_best)) ||
-        nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? nn_checkpoint_meta(c) : NULL, &t.data))
+        nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c, &t.data))
         return 1;
     t.task = nn_task_of(&t.data.train);
-    if (check_task(m, o, &t.data)) {
+    if (check_task(m, o, &t.data) || nn_record_meta(m, &f->run, &t.data.meta, &t.meta)) {
         nn_data_close(&t.data);
         return 1;
     }
-    nn_record_meta(&f->run, &t.data.meta);
     *f = (nn_fit){.m = m, .run = f->run, .train = &t.data.train, .val = &t.data.val,
                   .test = &t.data.test, .hooks = hooks, .n_hooks = build_hooks(&t, hooks),
                   .lr = o->h.lr};
@@ -593,6 +593,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     nn_fit_free(&t.best.b);
     nn_history_free(&t.history);
     nn_data_close(&t.data);
+    free(t.meta);
     return rc;
 }
 
