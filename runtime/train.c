@@ -251,9 +251,22 @@ static const OptId sources[] = {OPT_TRAIN,     OPT_TEST,  OPT_VAL,        OPT_HE
                                 OPT_DELIMITER, OPT_LABEL, OPT_TARGET,     OPT_TEST_SPLIT,
                                 OPT_VAL_SPLIT, OPT_STANDARDIZE};
 
+/* SRC with each of its paths (one, or the two of X,Y) made absolute by
+ * realpath, so that a resume from another directory finds the files. A
+ * path realpath cannot resolve stays as given, for the data reader to name
+ * in its message, and so does all of SRC when the result would not fit. */
+static void canonical_source(char *out, size_t len, const char *src) {
+    char x[NN_PATH_LEN], cx[NN_PATH_LEN], cy[NN_PATH_LEN];
+    const char *comma = strchr(src, ','), *y = comma ? comma + 1 : NULL;
+    snprintf(x, sizeof x, "%.*s", comma ? (int)(comma - src) : (int)strlen(src), src);
+    const char *rx = realpath(x, cx) ? cx : x, *ry = y && realpath(y, cy) ? cy : y;
+    int n = snprintf(out, len, "%s%s%s", rx, y ? "," : "", y ? ry : "");
+    if (n < 0 || (size_t)n >= len)
+        snprintf(out, len, "%s", src);
+}
+
 /* Option id's value in d as text, "" if it is not set; paths canonical */
 static void source_text(char *buf, size_t len, const nn_data_options *d, OptId id) {
-    char canon[NN_PATH_LEN];
     const char *const text[] = {[OPT_TRAIN] = d->train,     [OPT_TEST] = d->test,
                                 [OPT_VAL] = d->val,         [OPT_HEADER] = d->header,
                                 [OPT_DELIMITER] = d->delimiter, [OPT_LABEL] = d->label,
@@ -265,8 +278,8 @@ static void source_text(char *buf, size_t len, const nn_data_options *d, OptId i
             snprintf(buf, len, "%.17g", split);
     } else if (id == OPT_STANDARDIZE)
         snprintf(buf, len, "%s", d->standardize ? "yes" : "");
-    else if (id <= OPT_VAL && text[id] && realpath(text[id], canon))
-        snprintf(buf, len, "%s", canon);
+    else if (id <= OPT_VAL && text[id])
+        canonical_source(buf, len, text[id]);
     else
         snprintf(buf, len, "%s", text[id] ? text[id] : "");
 }
@@ -333,9 +346,7 @@ static void record_run(nn_run *r, const Options *o) {
                                                         NN_PLATEAU_MIN_DELTA)},
                   .monitored = o->early_stop || o->save_best,
                   .monitor = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY, o->min_delta)};
-    /* Canonical, so that a resume from another directory finds the data */
-    if (!*data || !realpath(data, r->data))
-        snprintf(r->data, sizeof r->data, "%s", data);
+    canonical_source(r->data, sizeof r->data, data);
 }
 
 static const char *limit_text(char *buf, size_t len, uint64_t limit) {
@@ -387,7 +398,7 @@ static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c)
     uint64_t limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit;
     OptId bad = N_OPTS;
     if (nn_option_given(o, OPT_DATA) &&
-        strcmp(realpath(o->data.dir, canon) ? canon : o->data.dir, r->data)) {
+        (canonical_source(canon, sizeof canon, o->data.dir), strcmp(canon, r->data))) {
         bad = OPT_DATA;
         snprintf(a, sizeof a, "%s", o->data.dir);
         nn_escape(b, r->data, strlen(r->data));
