@@ -2,7 +2,7 @@
 # The data meta through the trainers (docs/trainer.md, "Data meta",
 # "Splits", "predict", "eval"): string class names, saved in the checkpoint,
 # name eval's confusion rows and predict's classes, with or without the
-# label column in predict's file; a regression checkpoint makes predict
+# label column in predict's file, and through a resume; a regression checkpoint makes predict
 # write its outputs from a file without the target column, no --target
 # given; a cross_entropy model refuses float targets; --test-split holds
 # out floor(F x n) rows, the documented seeded draw, and --val-split the
@@ -33,6 +33,13 @@ else fail "predict class names" "$(head -4 "$tmp/p.csv")"; fi
 $c predict --load "$tmp/b.ckpt" --data "$tmp/b-nolabel.csv" --threads 1 >"$tmp/p2.csv" 2>&1
 if cmp -s "$tmp/p.csv" "$tmp/p2.csv"; then pass "predict: a file without the label column gives the same rows"
 else fail "predict without the label column" "$(head -3 "$tmp/p2.csv")"; fi
+
+# a resume decodes the meta and stores it again: the same file as one run
+$c train --train "$tmp/b.csv" --test "$tmp/b.csv" --label kind --threads 1 --epochs 4 --save "$tmp/4.ckpt" >/dev/null 2>&1 &&
+$c train --train "$tmp/b.csv" --test "$tmp/b.csv" --label kind --threads 1 --epochs 2 --save "$tmp/2.ckpt" >/dev/null 2>&1 &&
+$c train --resume "$tmp/2.ckpt" --epochs 4 --threads 1 >"$tmp/out" 2>&1
+if cmp -s "$tmp/2.ckpt" "$tmp/4.ckpt"; then pass "string classes: 2 epochs resumed to 4 write the 4-epoch checkpoint, meta and all"
+else fail "resume with class names" "$(cat "$tmp/out")"; fi
 
 # rows FILE N SHIFTED: x1,x2,x3,y with y = 2 x1 - x2 + 0.5 x3, plus 100 in
 # the rows (0-based) listed in SHIFTED
