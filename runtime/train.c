@@ -113,7 +113,7 @@ typedef struct {
     Snapshot best;      /* with --early-stop */
     nn_history history; /* with --plot */
     long saved;         /* the epoch o->save holds, -1: none yet */
-    unsigned char *meta; /* the data meta's bytes, which every saved run (fit.run, best.run) points to */
+    unsigned char *meta; /* the data meta's bytes: fit.run and best.run point into them */
 } Trainer;
 
 static double monitored(const Trainer *t) {
