@@ -3,23 +3,36 @@
 
 /* ---------------------------------------------------------------- data */
 
-const nn_data_meta *nn_checkpoint_meta(const nn_checkpoint *c) {
-    (void)c;
-    return NULL;
-}
-
-void nn_record_meta(nn_run *run, const nn_data_meta *meta) {
-    (void)meta;
-    run->meta = NULL;
-    run->meta_len = 0;
-}
-
-int nn_open_data(const nn_model_desc *m, const Options *o, unsigned want,
-                 const nn_data_meta *saved, nn_data *d) {
+int nn_open_data(const nn_model_desc *m, const Options *o, unsigned want, const nn_checkpoint *c,
+                 nn_data *d) {
     char err[ERR_LEN];
+    nn_data_meta saved = {0};
     nn_data_spec spec = {m->in_h, m->in_w, m->in_c, m->out_size, o->limit};
-    if (nn_data_open(d, &o->data, &spec, want, saved, err, sizeof err))
-        return nn_error(m, "%s", err);
+    /* No meta section: a version 2 checkpoint, or a run whose data had
+     * nothing to keep (IDX files, integer labels, no --standardize), so the
+     * data derives the same meta again */
+    int has_meta = c && c->run.meta_len;
+    if (has_meta && nn_data_meta_decode(&saved, c->run.meta, c->run.meta_len, err, sizeof err))
+        return nn_error(m, "%s: %s", o->load ? o->load : o->resume, err);
+    /* nn_data_open copies what it is given into d->meta */
+    int rc = nn_data_open(d, &o->data, &spec, want, has_meta ? &saved : NULL, err, sizeof err);
+    nn_data_meta_free(&saved);
+    return rc ? nn_error(m, "%s", err) : 0;
+}
+
+/* Nothing a reader could not derive again from the same data */
+static int meta_is_empty(const nn_data_meta *meta) {
+    return !meta->n_classes && !meta->label_name && !meta->n_targets && !meta->n_features;
+}
+
+int nn_record_meta(const nn_model_desc *m, nn_run *run, const nn_data_meta *meta,
+                   unsigned char **bytes) {
+    size_t len = 0;
+    *bytes = NULL;
+    if (!meta_is_empty(meta) && nn_data_meta_encode(meta, bytes, &len))
+        return nn_error(m, "out of memory for the data meta of the checkpoint");
+    run->meta = *bytes;
+    run->meta_len = len;
     return 0;
 }
 

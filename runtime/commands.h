@@ -29,17 +29,17 @@ void nn_log_metrics(FILE *log, Task task, const char *prefix, const nn_metrics *
 /* The last line: "test: loss=L accuracy=A" or "test: loss=L mae=M r2=R" */
 void nn_print_test_line(Task task, const nn_metrics *m);
 
-/* nn_data_open with the model's shape and o's data options; 0, or 1 with
- * the message printed */
-int nn_open_data(const nn_model_desc *m, const Options *o, unsigned want,
-                 const nn_data_meta *saved, nn_data *d);
-/* The data meta a checkpoint holds, for nn_open_data: the one place where
- * its opaque bytes become an nn_data_meta (NULL until the data's
- * nn_data_meta_decode is wired in here) */
-const nn_data_meta *nn_checkpoint_meta(const nn_checkpoint *c);
+/* nn_data_open with the model's shape and o's data options, and the data
+ * meta of checkpoint c (eval, predict, resume; NULL: a new run, which
+ * derives it from the training data). 0, or 1 with the message printed. */
+int nn_open_data(const nn_model_desc *m, const Options *o, unsigned want, const nn_checkpoint *c,
+                 nn_data *d);
 /* The one place where a run's data meta becomes the checkpoint's opaque
- * bytes (run->meta, run->meta_len; none until the data's
- * nn_data_meta_encode is wired in here) */
-void nn_record_meta(nn_run *run, const nn_data_meta *meta);
+ * section: run->meta points into *bytes, which the caller frees after the
+ * last save. An empty meta (nothing the data would not give again) leaves
+ * the section empty, so such a run writes version 2 byte for byte as
+ * before. 0, or 1 with the message printed. */
+int nn_record_meta(const nn_model_desc *m, nn_run *run, const nn_data_meta *meta,
+                   unsigned char **bytes);
 
 #endif

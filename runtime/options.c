@@ -26,15 +26,18 @@ typedef struct {
 
 /* ORDER OPT: indexed by OptId */
 static const OptInfo opt_info[N_OPTS] = {
-    {"data", "DIR", CMD_READ | CMD_BENCH,
-     "IDX files (plain or .gz), or train.csv and test.csv; predict: the file to predict",
+    {"data", "PATH", CMD_READ | CMD_BENCH,
+     "a directory of IDX files (plain or .gz) or train.csv and test.csv, or one file: train's "
+     "training file, eval's and predict's file",
      NN_DEFAULT_DATA},
-    {"train", "FILE", CMD_DATA, "the training set as one file (CSV, .npy, .npz)", NULL},
-    {"test", "FILE", CMD_DATA, "the test set as one file", NULL},
-    {"val", "FILE", CMD_TRAIN, "a validation set, evaluated after each epoch", "none"},
+    {"train", "SRC", CMD_DATA, "the training set: a CSV, .npz or directory, or X,Y (.npy or IDX)",
+     NULL},
+    {"test", "SRC", CMD_DATA, "the test set, as --train", NULL},
+    {"val", "SRC", CMD_TRAIN, "a validation set, as --train, evaluated after each epoch", "none"},
     {"header", "yes|no|auto", CMD_READ, "whether a CSV's first line names the columns", "auto"},
     {"delimiter", "C", CMD_READ, "a CSV's field separator: ',', ';' or tab", "auto-detected"},
-    {"label", "COL", CMD_READ, "the class column, by name or 1-based index", "the first"},
+    {"label", "COL", CMD_READ, "the class column, by name or 1-based index",
+     "the checkpoint's, else 'label', else the first"},
     {"target", "COL[,COL...]", CMD_READ, "regression: the target columns", "none: classes"},
     {"test-split", "F", CMD_DATA, "hold out floor(F x rows) seeded rows of --train to test on",
      "none"},
@@ -161,8 +164,8 @@ void nn_print_help(FILE *f, const nn_model_desc *m) {
             m->source, optimizer_name(m->defaults.optimizer), NNC_VERSION);
     fprintf(f, "usage: %s train [options]        train, evaluating the test set after each epoch\n",
             n);
-    fprintf(f, "       %s eval --load FILE [--data DIR] [--batch N] [--threads N]\n", n);
-    fprintf(f, "       %s predict --load FILE --data FILE [--output FILE]\n"
+    fprintf(f, "       %s eval --load FILE [data options] [--batch N] [--threads N]\n", n);
+    fprintf(f, "       %s predict --load FILE --data FILE [--output FILE] [data options]\n"
                "                                 one CSV row of outputs per example\n",
             n);
     fprintf(f, "       %s summary               print the layers and their sizes\n", n);

@@ -32,7 +32,7 @@ static int load(const nn_model_desc *m, const Options *o, unsigned want, nn_buff
         return nn_error(m, "%s", err);
     nn_checkpoint_copy(&c, m, b->param, b->state, NULL);
     *epochs = c.run.epoch;
-    int rc = nn_open_data(m, o, want, nn_checkpoint_meta(&c), d);
+    int rc = nn_open_data(m, o, want, &c, d);
     nn_checkpoint_free(&c);
     return rc;
 }

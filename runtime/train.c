@@ -113,6 +113,7 @@ typedef struct {
     Snapshot best;      /* with --early-stop */
     nn_history history; /* with --plot */
     long saved;         /* the epoch o->save holds, -1: none yet */
+    unsigned char *meta; /* the data meta's bytes: fit.run and best.run point into them */
 } Trainer;
 
 static double monitored(const Trainer *t) {
@@ -250,9 +251,22 @@ static const OptId sources[] = {OPT_TRAIN,     OPT_TEST,  OPT_VAL,        OPT_HE
                                 OPT_DELIMITER, OPT_LABEL, OPT_TARGET,     OPT_TEST_SPLIT,
                                 OPT_VAL_SPLIT, OPT_STANDARDIZE};
 
+/* SRC with each of its paths (one, or the two of X,Y) made absolute by
+ * realpath, so that a resume from another directory finds the files. A
+ * path realpath cannot resolve stays as given, for the data reader to name
+ * in its message, and so does all of SRC when the result would not fit. */
+static void canonical_source(char *out, size_t len, const char *src) {
+    char x[NN_PATH_LEN], cx[NN_PATH_LEN], cy[NN_PATH_LEN];
+    const char *comma = strchr(src, ','), *y = comma ? comma + 1 : NULL;
+    snprintf(x, sizeof x, "%.*s", comma ? (int)(comma - src) : (int)strlen(src), src);
+    const char *rx = realpath(x, cx) ? cx : x, *ry = y && realpath(y, cy) ? cy : y;
+    int n = snprintf(out, len, "%s%s%s", rx, y ? "," : "", y ? ry : "");
+    if (n < 0 || (size_t)n >= len)
+        snprintf(out, len, "%s", src);
+}
+
 /* Option id's value in d as text, "" if it is not set; paths canonical */
 static void source_text(char *buf, size_t len, const nn_data_options *d, OptId id) {
-    char canon[NN_PATH_LEN];
     const char *const text[] = {[OPT_TRAIN] = d->train,     [OPT_TEST] = d->test,
                                 [OPT_VAL] = d->val,         [OPT_HEADER] = d->header,
                                 [OPT_DELIMITER] = d->delimiter, [OPT_LABEL] = d->label,
@@ -264,8 +278,8 @@ static void source_text(char *buf, size_t len, const nn_data_options *d, OptId i
             snprintf(buf, len, "%.17g", split);
     } else if (id == OPT_STANDARDIZE)
         snprintf(buf, len, "%s", d->standardize ? "yes" : "");
-    else if (id <= OPT_VAL && text[id] && realpath(text[id], canon))
-        snprintf(buf, len, "%s", canon);
+    else if (id <= OPT_VAL && text[id])
+        canonical_source(buf, len, text[id]);
     else
         snprintf(buf, len, "%s", text[id] ? text[id] : "");
 }
@@ -332,9 +346,7 @@ static void record_run(nn_run *r, const Options *o) {
                                                         NN_PLATEAU_MIN_DELTA)},
                   .monitored = o->early_stop || o->save_best,
                   .monitor = nn_tracker_new(o->monitor == MONITOR_VAL_ACCURACY, o->min_delta)};
-    /* Canonical, so that a resume from another directory finds the data */
-    if (!*data || !realpath(data, r->data))
-        snprintf(r->data, sizeof r->data, "%s", data);
+    canonical_source(r->data, sizeof r->data, data);
 }
 
 static const char *limit_text(char *buf, size_t len, uint64_t limit) {
@@ -386,7 +398,7 @@ static int adopt_run(const nn_model_desc *m, Options *o, const nn_checkpoint *c)
     uint64_t limit = o->limit == SIZE_MAX ? NN_NO_LIMIT : (uint64_t)o->limit;
     OptId bad = N_OPTS;
     if (nn_option_given(o, OPT_DATA) &&
-        strcmp(realpath(o->data.dir, canon) ? canon : o->data.dir, r->data)) {
+        (canonical_source(canon, sizeof canon, o->data.dir), strcmp(canon, r->data))) {
         bad = OPT_DATA;
         snprintf(a, sizeof a, "%s", o->data.dir);
         nn_escape(b, r->data, strlen(r->data));
@@ -546,14 +558,13 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     if ((o->save && check_save_dir(m, OPT_SAVE, o->save)) ||
         (o->plot && check_save_dir(m, OPT_PLOT, o->plot)) ||
         (o->save_best && check_save_dir(m, OPT_SAVE_BEST, o->save_best)) ||
-        nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c ? nn_checkpoint_meta(c) : NULL, &t.data))
+        nn_open_data(m, o, NN_WANT_TRAIN | NN_WANT_TEST, c, &t.data))
         return 1;
     t.task = nn_task_of(&t.data.train);
-    if (check_task(m, o, &t.data)) {
+    if (check_task(m, o, &t.data) || nn_record_meta(m, &f->run, &t.data.meta, &t.meta)) {
         nn_data_close(&t.data);
         return 1;
     }
-    nn_record_meta(&f->run, &t.data.meta);
     *f = (nn_fit){.m = m, .run = f->run, .train = &t.data.train, .val = &t.data.val,
                   .test = &t.data.test, .hooks = hooks, .n_hooks = build_hooks(&t, hooks),
                   .lr = o->h.lr};
@@ -593,6 +604,7 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
     nn_fit_free(&t.best.b);
     nn_history_free(&t.history);
     nn_data_close(&t.data);
+    free(t.meta);
     return rc;
 }
 

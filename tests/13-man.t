@@ -35,6 +35,14 @@ miss=$(missing nnc-trainer.1 $opts train eval predict summary bench help)
 if [ -z "$miss" ]; then pass "nnc-trainer.1 documents every command and option of a trainer's help"
 else fail "nnc-trainer.1 lacks $miss"; fi
 
+# docs/trainer.md's option table (its "Command line" section): a row per
+# option of the help, none twice, none the help lacks
+rows=$(perl -ne '$in = /^## Command line/ .. /^## (?!Command)/; next unless $in && /^\| `--/;
+    my $first = (split /\|/)[1]; print "$1\n" while $first =~ /`(--[a-z-]+)/g' docs/trainer.md | sort)
+if [ -n "$rows" ] && [ "$rows" = "$opts" ]
+then pass "docs/trainer.md's option table lists every option of a trainer's help, each once"
+else fail "docs/trainer.md's option table against the help" "$(diff <(echo "$opts") <(echo "$rows"))"; fi
+
 keywords=$(sed -n 's/.*\.keyword = "\([a-z_0-9]*\)".*/\1/p; s/.*ACTIVATION("\([a-z_]*\)").*/\1/p' compiler/lower.c)
 miss=$(missing nnc-model.5 $keywords)
 if [ -n "$keywords" ] && [ -z "$miss" ]; then pass "nnc-model.5 documents every statement of compiler/lower.c"

@@ -2,7 +2,9 @@
 # The data formats through a trainer: one Fashion-MNIST subset written as
 # IDX files, as .npz archives (by NumPy: bytes, and floats x/255) and as
 # CSV files trains to the same numbers, digit for digit: every reader hands
-# the batches the same floats.
+# the batches the same floats. Then a regression from .npy files given as
+# X,Y with relative paths: its checkpoint records each path made absolute,
+# so a resume from another directory continues the run.
 . tests/tap.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 data=/usr/share/datasets/fashion-mnist
@@ -52,5 +54,22 @@ for form in fashion.npz floats.npz csv; do
     then pass "$form: the same numbers as the IDX files"
     else fail "$form: the same numbers as the IDX files" "$(cat "$tmp/diff" "$tmp/err")"; fi
 done
+
+# regression: float32 features, float64 targets y = 2 x1 - x2 + 0.5 x3
+(cd "$tmp" && /usr/bin/python3 -c '
+import numpy as np
+r = np.random.default_rng(0)
+for s, n in (("train", 160), ("test", 40)):
+    x = r.uniform(-2, 2, (n, 3))
+    np.save("x_%s.npy" % s, x.astype(np.float32)); np.save("y_%s.npy" % s, x @ [2.0, -1.0, 0.5])
+') || fail "writing the .npy files"
+reg=$PWD/build/e2e/regress
+npy="--train x_train.npy,y_train.npy --test x_test.npy,y_test.npy --threads 1"
+# shellcheck disable=SC2086
+if (cd "$tmp" && $reg train $npy --epochs 1 --save 1.ckpt && $reg train $npy --epochs 2 --save 2.ckpt) >"$tmp/out" 2>&1 &&
+   (cd / && $reg train --resume "$tmp/1.ckpt" --epochs 2 --threads 1) >>"$tmp/out" 2>&1 &&
+   cmp -s "$tmp/1.ckpt" "$tmp/2.ckpt" && grep -q '^test: loss=[0-9.]* mae=[0-9.]* r2=' "$tmp/out"
+then pass "X,Y .npy regression: resumed from another directory, the two-epoch checkpoint"
+else fail "X,Y .npy resume" "$(cat "$tmp/out")"; fi
 
 done_testing

@@ -57,7 +57,7 @@ if grep -q '| train 150 examples, val 50, test 100 |' "$tmp/out" && perl -e 'exi
 then pass "--val-split: the last quarter of the first --limit rows validates (val loss $vloss: all shifted)"
 else fail "--val-split rows" "$(cat "$tmp/out")"; fi
 
-$m train --train "$tmp/train.csv" --target y --val-split 0.2 --early-stop 2 --monitor val_accuracy >"$tmp/out" 2>&1
+$m train --train "$tmp/train.csv" --test "$tmp/test.csv" --target y --val-split 0.2 --early-stop 2 --monitor val_accuracy >"$tmp/out" 2>&1
 if [ $? = 1 ] && [ "$(cat "$tmp/out")" = "regress: error: --monitor val_accuracy: a regression has no accuracy; monitor val_loss" ]
 then pass "--monitor val_accuracy in a regression: the error"
 else fail "val_accuracy in a regression" "$(cat "$tmp/out")"; fi
