@@ -56,10 +56,11 @@ $(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) $(wildcard runtime/*.h)
 
 $(B)/compiler/main.o $(B)/compiler/emit.o $(B)/runtime/train.o: VERSION
 
-# The deploy emitter reads checkpoints with the trainer's reader: those
-# four files of the runtime, and zlib for the CRC, are all nnc links of it.
+# The deploy emitter reads checkpoints with the trainer's reader, and their
+# data meta with its decoder: those five files of the runtime, and zlib for
+# the CRC, are all nnc links of it.
 NNC_RUNTIME_OBJ := $(B)/runtime/checkpoint.o $(B)/runtime/atomic.o $(B)/runtime/fail.o \
-                   $(B)/runtime/optim_state.o
+                   $(B)/runtime/optim_state.o $(B)/runtime/data_meta.o
 
 $(B)/nnc: $(COMPILER_OBJ) $(NNC_RUNTIME_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lz -lm

@@ -82,7 +82,7 @@ static unsigned char *read_images(const char *path, size_t size, long *n) {
 }
 
 int calibrate(const Model *m, const float *param, const float *state, const char *dir, long n,
-              ValRange *post, ValRange *pre) {
+              const DeployMeta *meta, ValRange *post, ValRange *pre) {
     size_t in_size = shape_size(m->input);
     const char *path = arena_printf("%s/train-images-idx3-ubyte.gz", dir);
     unsigned char *px = read_images(path, in_size, &n);
@@ -109,6 +109,9 @@ int calibrate(const Model *m, const float *param, const float *state, const char
     for (long e = 0; e < n; e++) {
         for (size_t j = 0; j < in_size; j++)
             v[0][j] = px[(size_t)e * in_size + j] / 255.0f;
+        if (meta->mean) /* as runtime/data.c standardizes */
+            for (size_t j = 0; j < in_size; j++)
+                v[0][j] = (v[0][j] - meta->mean[j]) / meta->std[j];
         widen(&post[0], v[0], in_size);
         for (int i = 0; i < m->n_ops; i++) {
             const Op *op = &m->ops[i];

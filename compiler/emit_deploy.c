@@ -12,14 +12,18 @@
  * exp (and tanh) where an activation needs them: there is no <math.h>.
  *
  * The checkpoint is read by the trainer's own reader, runtime/checkpoint.c
- * (with fail.c and optim_state.c, and zlib for its CRC): the compiler
- * links those three files of the runtime and nothing else of it, so a foreign or stale checkpoint
- * is refused with exactly the messages `train --resume` and `eval --load`
- * print.
+ * (with fail.c and optim_state.c, and zlib for its CRC), its data meta by
+ * the trainer's decoder, runtime/data_meta.c: the compiler links those
+ * files of the runtime and nothing else of it, so a foreign or stale
+ * checkpoint is refused with exactly the messages `train --resume` and
+ * `eval --load` print. A model trained with --standardize gets the
+ * trainer's standardization of its input, from the meta's statistics,
+ * before its first layer (docs/deploy.md).
  */
 #include "ops.h"
 
 #include "../runtime/checkpoint.h"
+#include "../runtime/data.h"
 
 #include <assert.h>
 #include <string.h>
@@ -30,6 +34,8 @@ struct Deploy {
     const Plan *plan;
     const char *file;     /* the .model's file name, for comments */
     size_t weight_floats; /* what deploy_array wrote */
+    const DeployMeta *meta;
+    const char *input;    /* what the first layer reads: input, or xs, standardized */
 };
 
 void deploy_out(Deploy *d, const char *fmt, ...) {
@@ -41,13 +47,36 @@ void deploy_out(Deploy *d, const char *fmt, ...) {
 
 /* %a prints the double exactly; every float is one, so the literal with an
  * f suffix reads back as the same float */
-void deploy_array(Deploy *d, const char *name, const float *v, size_t n, const char *doc) {
-    deploy_out(d, "static const float %s[%zu] = { /* %s */\n", name, n, doc);
+void deploy_float_array(FILE *out, const char *name, const float *v, size_t n, const char *doc) {
+    fprintf(out, "static const float %s[%zu] = { /* %s */\n", name, n, doc);
     for (size_t i = 0; i < n; i++)
-        deploy_out(d, "%s%af,%s", i % 6 ? " " : "    ", (double)v[i],
-                   i % 6 == 5 || i + 1 == n ? "\n" : "");
-    deploy_out(d, "};\n");
+        fprintf(out, "%s%af,%s", i % 6 ? " " : "    ", (double)v[i],
+                i % 6 == 5 || i + 1 == n ? "\n" : "");
+    fprintf(out, "};\n");
+}
+
+void deploy_array(Deploy *d, const char *name, const float *v, size_t n, const char *doc) {
+    deploy_float_array(d->out, name, v, n, doc);
     d->weight_floats += n;
+}
+
+/* runtime/data.c's standardize(), the same two float operations in the
+ * same order: a subtraction, then a division (not a product by 1/std, which
+ * would round differently) */
+const char *deploy_standardized(const Model *m) {
+    return arena_printf("(input[i] - %s_mean[i]) / %s_std[i]", m->name, m->name);
+}
+
+size_t deploy_stats_arrays(FILE *out, const Model *m, const DeployMeta *meta) {
+    if (!meta->mean)
+        return 0;
+    size_t n = shape_size(m->input);
+    deploy_float_array(out, arena_printf("%s_mean", m->name), meta->mean, n,
+                       "--standardize: the training set's mean per feature");
+    deploy_float_array(out, arena_printf("%s_std", m->name), meta->std, n,
+                       "and its standard deviation (1: a constant feature)");
+    fprintf(out, "\n");
+    return 2 * n;
 }
 
 static const char *const act_enum[] = {"ACT_LINEAR", "ACT_RELU",    "ACT_SIGMOID",
@@ -62,6 +91,11 @@ void deploy_act(Deploy *d, const char *y, const char *x, Shape s, ActKind act, f
 
 size_t deploy_arena_bytes(const Plan *p) {
     return p->infer_per_sample * sizeof(float);
+}
+
+/* The floats of the arena: the plan's, and a standardized input after them */
+static size_t arena_floats(const Deploy *d) {
+    return d->plan->infer_per_sample + (d->meta->mean ? shape_size(d->m->input) : 0);
 }
 
 // ------------------------------------------------------------ math
@@ -217,8 +251,8 @@ static void emit_consts(Deploy *d, const float *param, const float *state) {
     deploy_out(d, "\n");
 }
 
-static const char *buf_of(const Slot *s, int v) {
-    return s[v].root == 0 ? "input" : arena_printf("L%d", s[v].root);
+static const char *buf_of(const Deploy *d, const Slot *s, int v) {
+    return s[v].root == 0 ? d->input : arena_printf("L%d", s[v].root);
 }
 
 static void emit_predict(Deploy *d) {
@@ -230,11 +264,11 @@ static void emit_predict(Deploy *d) {
                "#ifdef %s_STATIC_ARENA\n"
                "/* The one mutable object, on request: %s_predict is then not re-entrant */\n"
                "static float %s_arena[%zu];\n#endif\n\n",
-               U, N, N, d->plan->infer_per_sample ? d->plan->infer_per_sample : 1);
+               U, N, N, arena_floats(d) ? arena_floats(d) : 1);
     deploy_out(d, "void %s_predict(const float *input, float *output, void *arena)\n{\n", N);
     deploy_out(d, "#ifdef %s_STATIC_ARENA\n    if (!arena)\n        arena = %s_arena;\n#endif\n",
                U, N);
-    bool uses_arena = false;
+    bool uses_arena = d->meta->mean != NULL;
     for (int v = 1; v <= m->n_ops; v++)
         uses_arena |= s[v].root == v && v != result;
     if (uses_arena)
@@ -247,6 +281,13 @@ static void emit_predict(Deploy *d) {
                        shape_str(m->ops[v - 1].out));
     if (result > 0)
         deploy_out(d, "    float *const L%d = output;\n", result);
+    if (d->meta->mean)
+        deploy_out(d,
+                   "    float *const xs = work + %zu; /* %s, standardized */\n"
+                   "    for (int i = 0; i < %zu; i++) /* as the trainer: a subtraction, a division */\n"
+                   "        xs[i] = %s;\n",
+                   d->plan->infer_per_sample, shape_str(m->input), shape_size(m->input),
+                   deploy_standardized(m));
     for (int i = 0; i < m->n_ops; i++) {
         const Op *op = &m->ops[i];
         deploy_comment(d->out, m, d->file, op);
@@ -257,14 +298,15 @@ static void emit_predict(Deploy *d) {
         const char **x = arena_alloc(sizeof *x * (size_t)op->n_in);
         Shape *shapes = arena_alloc(sizeof *shapes * (size_t)op->n_in);
         for (int k = 0; k < op->n_in; k++) {
-            x[k] = buf_of(s, op->in[k]);
+            x[k] = buf_of(d, s, op->in[k]);
             shapes[k] = value_shape(m, op->in[k]);
         }
-        DeployArgs a = {.y = buf_of(s, i + 1), .x = x, .shapes = shapes, .name = op_name(op)};
+        DeployArgs a = {.y = buf_of(d, s, i + 1), .x = x, .shapes = shapes, .name = op_name(op)};
         op->type->deploy(d, op, &a);
     }
     if (result == 0)
-        deploy_out(d, "    memcpy(output, input, %zu * sizeof(float));\n", shape_size(m->input));
+        deploy_out(d, "    memcpy(output, %s, %zu * sizeof(float));\n", d->input,
+                   shape_size(m->input));
     deploy_out(d, "}\n\n");
     size_t n_out = shape_size(m->ops[m->n_ops - 1].out);
     deploy_out(d,
@@ -293,26 +335,55 @@ static void emit_c(Deploy *d, const Inputs *in) {
                in->h_name);
     emit_math(d);
     emit_kernels(d);
+    d->weight_floats += deploy_stats_arrays(d->out, m, d->meta);
     emit_consts(d, in->param, in->state);
     emit_predict(d);
 }
 
+/* s as a C string literal: quote, backslash and every byte outside
+ * printable ASCII escaped in octal (three digits: no digit after it joins) */
+static void c_string(FILE *out, const char *s) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p > 0x7e || *p == '?') /* '?': no trigraph */
+            fprintf(out, "\\%03o", *p);
+        else
+            fputc(*p, out);
+    fputc('"', out);
+}
+
 void deploy_header(FILE *out, const Model *m, const char *file, const char *guard,
-                   size_t arena_bytes, size_t weight_bytes, const char *kind) {
+                   size_t arena_bytes, size_t weight_bytes, const char *kind,
+                   const DeployMeta *meta) {
     const char *N = m->name, *U = macro_prefix(N);
     Shape in = m->input;
     bool prob = m->ops[m->n_ops - 1].act == ACT_SOFTMAX;
     fprintf(out, "/* Generated by nnc %s from %s: do not edit. The API: docs/deploy.md. */\n",
             NNC_VERSION, file);
     fprintf(out, "#ifndef %s\n#define %s\n\n", guard, guard);
-    fprintf(out, "/* floats in: %s, (H, W, C), as the trainer feeds them */\n", shape_str(in));
+    if (meta->mean)
+        fprintf(out, "/* floats in: %s, (H, W, C), as the trainer reads them, before\n"
+                     " * --standardize, which %s_predict applies */\n", shape_str(in), N);
+    else
+        fprintf(out, "/* floats in: %s, (H, W, C), as the trainer feeds them */\n", shape_str(in));
     fprintf(out, "#define %s_IN_SIZE %zu\n", U, shape_size(in));
     fprintf(out, "/* floats out: %s */\n", prob ? "probabilities (the model ends in softmax)" : "logits");
     fprintf(out, "#define %s_OUT_SIZE %zu\n", U, shape_size(m->ops[m->n_ops - 1].out));
     fprintf(out, "/* the arena %s_predict needs, %s */\n#define %s_ARENA_BYTES %zu\n", N, kind, U,
             arena_bytes);
-    fprintf(out, "/* the static const weight arrays */\n#define %s_WEIGHT_BYTES %zu\n\n", U,
-            weight_bytes);
+    fprintf(out, "/* the static const weight arrays%s */\n#define %s_WEIGHT_BYTES %zu\n\n",
+            meta->mean ? " (with the mean and std of --standardize)" : "", U, weight_bytes);
+    if (meta->n_classes) {
+        fprintf(out, "/* The class names of the training data, class i at i, as an initializer:\n"
+                     " * static const char *const names[%s_OUT_SIZE] = %s_CLASS_NAMES; */\n"
+                     "#define %s_CLASS_NAMES { ", U, U, U);
+        for (int k = 0; k < meta->n_classes; k++) {
+            c_string(out, meta->class_names[k]);
+            fputs(k + 1 < meta->n_classes ? ", " : " }\n\n", out);
+        }
+    }
     fprintf(out,
             "/* output(%s_OUT_SIZE) from input(%s_IN_SIZE); arena: %s_ARENA_BYTES bytes of\n"
             " * scratch, or NULL when built with -D%s_STATIC_ARENA. Re-entrant: it keeps\n"
@@ -324,9 +395,12 @@ void deploy_header(FILE *out, const Model *m, const char *file, const char *guar
 }
 
 static void emit_h(Deploy *d, const char *guard) {
-    deploy_header(d->out, d->m, d->file, guard, deploy_arena_bytes(d->plan),
+    deploy_header(d->out, d->m, d->file, guard, arena_floats(d) * sizeof(float),
                   d->weight_floats * sizeof(float),
-                  "float-aligned: the most values live at once");
+                  d->meta->mean ? "float-aligned: the most values live at once, and the "
+                                  "standardized input"
+                                : "float-aligned: the most values live at once",
+                  d->meta);
 }
 
 static char *render(Deploy *d, void (*body)(Deploy *, const void *), const void *arg,
@@ -348,8 +422,28 @@ static void h_body(Deploy *d, const void *arg) {
     emit_h(d, arg);
 }
 
-/* The checkpoint's floats, refused as the trainer refuses it */
-int deploy_load(const Model *m, const char *path, float **param, float **state) {
+/* A copy of the meta's strings and floats in the arena */
+static void keep_meta(DeployMeta *out, const nn_data_meta *meta) {
+    *out = (DeployMeta){0};
+    if (meta->n_features) {
+        size_t bytes = sizeof(float) * (size_t)meta->n_features;
+        float *mean = arena_alloc(bytes), *std = arena_alloc(bytes);
+        memcpy(mean, meta->mean, bytes);
+        memcpy(std, meta->std, bytes);
+        out->mean = mean, out->std = std;
+    }
+    if (meta->n_classes) {
+        const char **names = arena_alloc(sizeof *names * (size_t)meta->n_classes);
+        for (int k = 0; k < meta->n_classes; k++)
+            names[k] = arena_printf("%s", meta->class_names[k]);
+        out->n_classes = meta->n_classes, out->class_names = names;
+    }
+}
+
+/* The checkpoint's floats and data meta, refused as the trainer refuses
+ * them (runtime/commands.c, runtime/data.c) */
+int deploy_load(const Model *m, const char *path, float **param, float **state,
+                DeployMeta *meta) {
     nn_model_desc desc = {.name = m->name,
                           .fingerprint = model_fingerprint(m),
                           .n_param = m->n_param,
@@ -363,7 +457,23 @@ int deploy_load(const Model *m, const char *path, float **param, float **state) 
     *param = arena_alloc(sizeof(float) * (m->n_param + 1));
     *state = arena_alloc(sizeof(float) * (m->n_state + 1));
     nn_checkpoint_copy(&c, &desc, *param, *state, NULL);
+    nn_data_meta dm = {0};
+    int rc = c.run.meta_len ? nn_data_meta_decode(&dm, c.run.meta, c.run.meta_len, err, sizeof err)
+                            : 0;
     nn_checkpoint_free(&c);
+    if (rc) {
+        fprintf(stderr, "nnc: error: %s: %s\n", path, err);
+        return -1;
+    }
+    size_t in_size = shape_size(m->input);
+    if (dm.n_features && (size_t)dm.n_features != in_size) {
+        fprintf(stderr, "nnc: error: the data meta has statistics of %d features, but the "
+                        "model's input has %zu values\n", dm.n_features, in_size);
+        nn_data_meta_free(&dm);
+        return -1;
+    }
+    keep_meta(meta, &dm);
+    nn_data_meta_free(&dm);
     return 0;
 }
 
@@ -374,8 +484,11 @@ int emit_deploy(const Model *written, const char *ckpt, const char *c_path, cons
     d.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     Inputs in = {.ckpt = ckpt, .h_name = base_name(h_path)};
     float *param, *state;
-    if (deploy_load(d.m, ckpt, &param, &state))
+    DeployMeta meta;
+    if (deploy_load(d.m, ckpt, &param, &state, &meta))
         return -1;
+    d.meta = &meta;
+    d.input = meta.mean ? "xs" : "input";
     in.param = param, in.state = state;
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};
     /* the header last: it says how many bytes of weights the .c holds */

@@ -310,7 +310,8 @@ static const char *c_f(float v) {
     return arena_printf("%af", (double)v);
 }
 
-static void emit_api(FILE *out, const Model *m, const Plan *plan, const QParam *qp, size_t arena) {
+static void emit_api(FILE *out, const Model *m, const Plan *plan, const QParam *qp, size_t arena,
+                     const DeployMeta *meta) {
     const Slot *s = plan->infer;
     const char *N = m->name, *U = macro_prefix(N);
     int result = s[m->n_ops].root;
@@ -336,11 +337,13 @@ static void emit_api(FILE *out, const Model *m, const Plan *plan, const QParam *
             "    int8_t *const in8 = work + %zu;\n"
             "    for (int i = 0; i < %zu; i++) { /* round(x / scale) + zero point, clamped; a\n"
             "        * division, which no compiler fuses with the add: the same bits on every FPU */\n"
-            "        const float t = input[i] / %s + %d.0f;\n"
+            "        const float t = %s / %s + %d.0f;\n"
             "        in8[i] = (int8_t)(t < -128.0f ? -128 : t > 127.0f ? 127 :\n"
             "                          t < 0.0f ? -(int)(0.5f - t) : (int)(t + 0.5f));\n"
             "    }\n",
-            in_at, n_in, c_f(qi.scale), qi.zp);
+            in_at, n_in,
+            meta->mean ? arena_printf("(%s)", deploy_standardized(m)) : "input[i]",
+            c_f(qi.scale), qi.zp);
 }
 
 static void emit_tail(FILE *out, const Model *m, const Plan *plan, const QParam *qp) {
@@ -386,12 +389,13 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
     Inputs in = {.h_name = base_name(h_path)};
     in.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     float *param, *state;
-    if (deploy_load(fused, ckpt, &param, &state))
+    DeployMeta meta;
+    if (deploy_load(fused, ckpt, &param, &state, &meta))
         return -1;
     in.param = param, in.state = state;
     ValRange *post = arena_alloc(sizeof *post * (size_t)(fused->n_ops + 1));
     ValRange *pre = arena_alloc(sizeof *pre * (size_t)(fused->n_ops + 1));
-    if (calibrate(fused, param, state, data_dir, n_calib, post, pre))
+    if (calibrate(fused, param, state, data_dir, n_calib, &meta, post, pre))
         return -1;
     const float **w = arena_alloc(sizeof *w * (size_t)fused->n_ops);
     const float **b = arena_alloc(sizeof *b * (size_t)fused->n_ops);
@@ -461,9 +465,11 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
         fprintf(out, "%s/* y = softmax(x) over n; y may be x */\n"
                      "static void softmax(float *y, const float *x, size_t n)\n{\n%s}\n\n",
                 deploy_exp_text, deploy_softmax_code());
+    /* --standardize's statistics: float, since the input is quantised after */
+    q.weight_bytes += sizeof(float) * deploy_stats_arrays(out, m, &meta);
     fputs(arrays_buf, out);
     fputs("\n", out);
-    emit_api(out, m, plan, qp, arena);
+    emit_api(out, m, plan, qp, arena, &meta);
     fputs(code_buf, out);
     emit_tail(out, m, plan, qp);
     free(arrays_buf), free(code_buf);
@@ -475,7 +481,7 @@ int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long
         return out_of_memory();
     deploy_header(h, m, in.file, header_guard(in.h_name), arena, q.weight_bytes,
                   "in bytes (any alignment): the most int8 values live at once, the int8 input "
-                  "and output");
+                  "and output", &meta);
     if (fclose(h) != 0)
         return out_of_memory();
     return write_rendered(files, 2);

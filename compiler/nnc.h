@@ -274,10 +274,25 @@ size_t deploy_arena_bytes(const Plan *p);
 bool deploy_identity(const Op *op);
 const char *macro_prefix(const char *name);
 void deploy_comment(FILE *out, const Model *m, const char *file, const Op *op);
-int deploy_load(const Model *m, const char *path, float **param, float **state);
+/* What deploy keeps of a checkpoint's data meta (docs/trainer.md, "Data meta") */
+typedef struct {
+    const float *mean, *std;       /* (input size): --standardize's statistics, or NULL */
+    int n_classes;                 /* the class names' count, or 0 */
+    const char *const *class_names; /* (n_classes), class i at i */
+} DeployMeta;
+int deploy_load(const Model *m, const char *path, float **param, float **state,
+                DeployMeta *meta);
+/* static const float name[n] = { hex floats }: exact */
+void deploy_float_array(FILE *out, const char *name, const float *v, size_t n, const char *doc);
+/* The input's standardization, x' = (x - mean) / std, as the trainer computes
+ * it (runtime/data.c), as a C expression of input[i], over the arrays
+ * NAME_mean and NAME_std that deploy_stats_arrays writes */
+const char *deploy_standardized(const Model *m);
+size_t deploy_stats_arrays(FILE *out, const Model *m, const DeployMeta *meta);
 /* NAME.h: the API's macros and functions; kind says what the arena is */
 void deploy_header(FILE *out, const Model *m, const char *file, const char *guard,
-                   size_t arena_bytes, size_t weight_bytes, const char *kind);
+                   size_t arena_bytes, size_t weight_bytes, const char *kind,
+                   const DeployMeta *meta);
 
 // ------------------------------------------------------------ emit_int8.c, calibrate.c
 
@@ -291,12 +306,12 @@ typedef struct {
     float lo, hi;
 } ValRange;
 /* Runs the fused model m in float on the first n images of
- * DIR/train-images-idx3-ubyte.gz (pixel / 255, as the trainer feeds them)
- * and records each value's range in post[0 .. n_ops] (0: the input), and
+ * DIR/train-images-idx3-ubyte.gz (pixel / 255, as the trainer feeds them,
+ * standardized as the trainer does if meta has statistics) and records each value's range in post[0 .. n_ops] (0: the input), and
  * each op's output before its activation in pre[1 .. n_ops]; 0, or -1
  * after a message */
 int calibrate(const Model *m, const float *param, const float *state, const char *dir, long n,
-              ValRange *post, ValRange *pre);
+              const DeployMeta *meta, ValRange *post, ValRange *pre);
 
 // ------------------------------------------------------------ output.c
 

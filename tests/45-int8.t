@@ -47,7 +47,7 @@ int8() {
     floats=$(awk '/^[a-z].*\(/ { fn = $0; next }
                   /^ *\/?\*/ { next }
                   /float/ && fn !~ /(pow2i|exp_|softmax|_predict|^static const int8_t \*run)\(/ { print NR": "$0 }
-                  /float/ && fn ~ /\*run\(/ && !/const float \*input|t = input\[i\] \/|t < -128.0f|t < 0.0f/ { print NR": "$0 }' "$d/net.c")
+                  /float/ && fn ~ /\*run\(/ && !/const float \*input|t = input\[i\] \/|t = \(\(input\[i\] - [a-z0-9_]+_mean\[i\]\) \/ [a-z0-9_]+_std\[i\]\) \/|t < -128.0f|t < 0.0f/ { print NR": "$0 }' "$d/net.c")
     if [ -z "$floats" ] && grep -q 'conv8\|lut8\|add8\|requant8\|maxpool8' "$d/net.c"
     then pass "$name: no float arithmetic between the input's quantisation and the output's dequantisation"
     else fail "$name: float arithmetic in the int8 path" "$floats"; fi
@@ -109,7 +109,8 @@ else fail "fashion_mlp: weight bytes" "$(cat "$tmp/err")"; fi
 objs=$(ls build/compiler/*.o build/grammar/*.o | grep -v '/main\.o$')
 # (nnc's objects take make's CFLAGS: under make sanitize they are sanitized)
 if run "$cc" ${CFLAGS:--O2} -DNET_C="\"$d/net.c\"" -o "$tmp/fixedcheck" tests/deploy/fixedcheck.c $objs \
-       build/runtime/checkpoint.o build/runtime/fail.o build/runtime/optim_state.o -lz -lm &&
+       build/runtime/checkpoint.o build/runtime/fail.o build/runtime/optim_state.o \
+       build/runtime/data_meta.o -lz -lm &&
    run "$tmp/fixedcheck"
 then pass "high_mul, div_pot, rescale, quantize_multiplier: exact ($(cat "$tmp/out"))"
 else fail "fixed-point helpers" "$(cat "$tmp/out" "$tmp/err")"; fi
