@@ -11,7 +11,9 @@
 # same file with the standardization cut out is far off (so the check has
 # teeth); net.h's NAME_CLASS_NAMES are the checkpoint's names. int8, on an
 # IDX set of the same kind (the calibration reads IDX images): argmax within
-# 97% of the trainer's, probabilities within 0.1.
+# 97% of the trainer's, probabilities within 0.1, and no float arithmetic
+# between quantising and dequantising. A corrupt meta is refused as eval
+# refuses it.
 . tests/deploy/setup.sh
 define() { sed -n "s/^#define $1 //p" "$2"; }
 model=tests/deploy/std.model
@@ -105,6 +107,14 @@ if run "$tmp/trainer" train --data "$tmp/idx" --standardize --threads 1 --save "
    grep -q 'const float t = ((input\[i\] - stdnet_mean\[i\]) / stdnet_std\[i\]) / ' "$tmp/i/net.c"
 then pass "--int8: the standardization is part of the input's quantisation"
 else fail "--int8 of a standardized checkpoint" "$(cat "$tmp/err")"; fi
+# tests/45-int8.t's check, whose whitelist takes this quantisation line
+floats=$(awk '/^[a-z].*\(/ { fn = $0; next }
+              /^ *\/?\*/ { next }
+              /float/ && fn !~ /(pow2i|exp_|softmax|_predict|^static const int8_t \*run)\(/ { print NR": "$0 }
+              /float/ && fn ~ /\*run\(/ && !/const float \*input|t = input\[i\] \/|t = \(\(input\[i\] - [a-z0-9_]+_mean\[i\]\) \/ [a-z0-9_]+_std\[i\]\) \/|t < -128.0f|t < 0.0f/ { print NR": "$0 }' "$tmp/i/net.c")
+if [ -z "$floats" ] && grep -q 'requant8\|conv8' "$tmp/i/net.c"
+then pass "--int8: no float arithmetic between the input's quantisation and the output's dequantisation"
+else fail "float arithmetic in the int8 path" "$floats"; fi
 flags="-DNET=stdnet -DMACRO=STDNET -DNET_H=\"net.h\""
 if run "$cc" $c99 -O2 -c -o "$tmp/i/net.o" "$tmp/i/net.c" &&
    run "$cc" -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all $flags -I"$tmp/i" \
@@ -116,4 +126,16 @@ if run "$cc" $c99 -O2 -c -o "$tmp/i/net.o" "$tmp/i/net.c" &&
        'BEGIN { exit !(a >= 0.97 && d <= 0.1) }'
 then pass "int8, raw features: argmax within 97% of predict's, probabilities within 0.1 ($(cat "$tmp/result")), under ASan"
 else fail "int8 against predict" "$(cat "$tmp/result" "$tmp/err" | head)"; fi
+# a corrupt meta (its version made 9, the CRC made good): the trainer's words, nothing written
+perl -MCompress::Zlib -e 'open my $f, "<:raw", $ARGV[0] or die; local $/; my $b = <$f>;
+    my $i = index($b, "NNDM"); die "no meta" if $i < 0; substr($b, $i + 4, 4) = pack("V", 9);
+    my $body = substr($b, 0, length($b) - 4); print $body, pack("V", crc32($body))' \
+    "$tmp/std.ckpt" >"$tmp/bad.ckpt"
+run "$tmp/trainer" eval --load "$tmp/bad.ckpt" --test "$tmp/b.csv" --threads 1
+want=$(sed 's/^stdnet: error: //' "$tmp/err")
+run build/nnc --emit=deploy --weights "$tmp/bad.ckpt" "$model" -o "$tmp/bad.c"
+if [ $? -eq 1 ] && [ ! -e "$tmp/bad.c" ] && [ "$(cat "$tmp/err")" = "nnc: error: $want" ] &&
+   [ "$want" = "$tmp/bad.ckpt: data meta: unsupported version 9 (this runtime reads 1)" ]
+then pass "a corrupt data meta is refused with the trainer's message, nothing written"
+else fail "corrupt meta" "want: nnc: error: $want" "got: $(cat "$tmp/err")"; fi
 done_testing
