@@ -35,7 +35,7 @@ struct Deploy {
     const char *file;     /* the .model's file name, for comments */
     size_t weight_floats; /* what deploy_array wrote */
     const DeployMeta *meta;
-    const char *input;    /* what the first layer reads: input, or xs, standardized */
+    const char *input;    /* what the first layer reads: input, or std_input, standardized */
 };
 
 void deploy_out(Deploy *d, const char *fmt, ...) {
@@ -283,9 +283,9 @@ static void emit_predict(Deploy *d) {
         deploy_out(d, "    float *const L%d = output;\n", result);
     if (d->meta->mean)
         deploy_out(d,
-                   "    float *const xs = work + %zu; /* %s, standardized */\n"
+                   "    float *const std_input = work + %zu; /* %s, standardized */\n"
                    "    for (int i = 0; i < %zu; i++) /* as the trainer: a subtraction, a division */\n"
-                   "        xs[i] = %s;\n",
+                   "        std_input[i] = %s;\n",
                    d->plan->infer_per_sample, shape_str(m->input), shape_size(m->input),
                    deploy_standardized(m));
     for (int i = 0; i < m->n_ops; i++) {
@@ -488,7 +488,7 @@ int emit_deploy(const Model *written, const char *ckpt, const char *c_path, cons
     if (deploy_load(d.m, ckpt, &param, &state, &meta))
         return -1;
     d.meta = &meta;
-    d.input = meta.mean ? "xs" : "input";
+    d.input = meta.mean ? "std_input" : "input";
     in.param = param, in.state = state;
     OutFile files[2] = {{.path = c_path}, {.path = h_path}};
     /* the header last: it says how many bytes of weights the .c holds */

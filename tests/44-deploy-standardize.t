@@ -77,7 +77,7 @@ then pass "float, raw features: predict's argmax on every row, probabilities wit
 else fail "float against predict" "$(cat "$tmp/result" "$tmp/err" | head)"; fi
 
 # the same file with the standardization cut out: far off
-sed 's/^        xs\[i\] = .*/        xs[i] = input[i];/' "$tmp/f/net.c" >"$tmp/f/cut.c"
+sed 's/^        std_input\[i\] = .*/        std_input[i] = input[i];/' "$tmp/f/net.c" >"$tmp/f/cut.c"
 if ! cmp -s "$tmp/f/net.c" "$tmp/f/cut.c" &&
    run "$cc" -std=c99 -O2 $flags -I"$tmp/f" -o "$tmp/f/cut" tests/deploy/rows.c "$tmp/f/cut.c" &&
    "$tmp/f/cut" <"$tmp/x.csv" >"$tmp/f/cut.out" &&
