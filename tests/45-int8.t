@@ -110,7 +110,7 @@ objs=$(ls build/compiler/*.o build/grammar/*.o | grep -v '/main\.o$')
 # (nnc's objects take make's CFLAGS: under make sanitize they are sanitized)
 if run "$cc" ${CFLAGS:--O2} -DNET_C="\"$d/net.c\"" -o "$tmp/fixedcheck" tests/deploy/fixedcheck.c $objs \
        build/runtime/checkpoint.o build/runtime/fail.o build/runtime/optim_state.o \
-       build/runtime/data_meta.o -lz -lm &&
+       build/runtime/atomic.o build/runtime/data_meta.o -lz -lm &&
    run "$tmp/fixedcheck"
 then pass "high_mul, div_pot, rescale, quantize_multiplier: exact ($(cat "$tmp/out"))"
 else fail "fixed-point helpers" "$(cat "$tmp/out" "$tmp/err")"; fi
