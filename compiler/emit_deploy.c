@@ -284,7 +284,7 @@ static void emit_predict(Deploy *d) {
     if (d->meta->mean)
         deploy_out(d,
                    "    float *const std_input = work + %zu; /* %s, standardized */\n"
-                   "    for (int i = 0; i < %zu; i++) /* as the trainer: a subtraction, a division */\n"
+                   "    for (int i = 0; i < %zu; i++) /* as the trainer: minus, then divided */\n"
                    "        std_input[i] = %s;\n",
                    d->plan->infer_per_sample, shape_str(m->input), shape_size(m->input),
                    deploy_standardized(m));

@@ -307,9 +307,10 @@ typedef struct {
 } ValRange;
 /* Runs the fused model m in float on the first n images of
  * DIR/train-images-idx3-ubyte.gz (pixel / 255, as the trainer feeds them,
- * standardized as the trainer does if meta has statistics) and records each value's range in post[0 .. n_ops] (0: the input), and
- * each op's output before its activation in pre[1 .. n_ops]; 0, or -1
- * after a message */
+ * standardized as the trainer does if meta has statistics) and records
+ * each value's range in post[0 .. n_ops] (0: the input), and each op's
+ * output before its activation in pre[1 .. n_ops]; 0, or -1 after a
+ * message */
 int calibrate(const Model *m, const float *param, const float *state, const char *dir, long n,
               const DeployMeta *meta, ValRange *post, ValRange *pre);
 
