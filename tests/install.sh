@@ -88,9 +88,16 @@ deb=$tmp/deb src=$tmp/deb/nnc-$version
 mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src"
 start=$(date +%s)
+# DEB_BUILD_OPTIONS=nocheck (CI, which has just run make test on the same
+# tree) builds the packages without running the suite a second time
+case " ${DEB_BUILD_OPTIONS:-} " in
+*" nocheck "*) tested="make test skipped (DEB_BUILD_OPTIONS=nocheck)" ;;
+*) tested= ;;
+esac
 if (cd "$src" && dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1 &&
-   grep -q '^Result: PASS' "$tmp/build.log" && [ -f "$deb/nnc_${version}_amd64.deb" ] && [ -f "$deb/libnnrt-dev_${version}_amd64.deb" ]
-then pass "dpkg-buildpackage -us -uc -b builds nnc and libnnrt-dev $version; make test passed in it: $(grep '^Files=' "$tmp/build.log" | cut -d, -f1-2) ($(($(date +%s) - start)) s)"
+   { [ -n "$tested" ] || grep -q '^Result: PASS' "$tmp/build.log"; } &&
+   [ -f "$deb/nnc_${version}_amd64.deb" ] && [ -f "$deb/libnnrt-dev_${version}_amd64.deb" ]
+then pass "dpkg-buildpackage -us -uc -b builds nnc and libnnrt-dev $version; ${tested:-make test passed in it: $(grep '^Files=' "$tmp/build.log" | cut -d, -f1-2)} ($(($(date +%s) - start)) s)"
 else fail "dpkg-buildpackage" "$(tail -n 40 "$tmp/build.log")"; fi
 if lintian --fail-on error "$deb"/*.changes >"$tmp/lintian" 2>&1
 then pass "lintian finds no error"
