@@ -110,7 +110,7 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libnnrt.a runtime/n
 TESTS = $(wildcard tests/*.t)
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_BIN) $(MODELS) $(E2E)
-	CFLAGS='$(CFLAGS)' OPENBLAS_NUM_THREADS=1 prove -f $(TESTS)
+	CFLAGS='$(CFLAGS)' OPENBLAS_NUM_THREADS=1 prove -f $(PROVE_FLAGS) $(TESTS)
 
 # --- the whole suite again under AddressSanitizer and UBSan, in a copy of
 # the tree under build/san (tracked and new files, not build/): GCC's
@@ -119,10 +119,13 @@ SAN_CFLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanit
 # Not 45-cortexm.t: its firmware runs under QEMU and its host reference is
 # built with the device's flags, not CFLAGS, so there it would only repeat
 SAN_TESTS = $(filter-out tests/45-cortexm.t,$(TESTS))
+# Two test files at a time: each is single-threaded under the sanitizers'
+# slowdown, and the suite's files share nothing but the built tree
+SAN_PROVE_FLAGS = -j2
 sanitize: deps
 	rm -rf $(B)/san && mkdir -p $(B)/san
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(B)/san
-	$(MAKE) -C $(B)/san test CFLAGS='$(SAN_CFLAGS)' TESTS='$(SAN_TESTS)'
+	$(MAKE) -C $(B)/san test CFLAGS='$(SAN_CFLAGS)' TESTS='$(SAN_TESTS)' PROVE_FLAGS='$(SAN_PROVE_FLAGS)'
 
 # --- the dropout study (README): every variant, several seeds, a table and
 # plots in build/study/. STUDY_SEEDS, STUDY_EPOCHS, STUDY_CNN=1, STUDY_THREADS:
