@@ -24,7 +24,14 @@ INC := $(B)/include
 
 COMPILER_SRC := $(wildcard compiler/*.c)
 COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/grammar/parser.o $(B)/grammar/lexer.o
-RUNTIME_SRC  := $(wildcard runtime/*.c)
+# The processes of a run (runtime/dist.h): one, or with `make MPI=1` as many
+# as mpirun starts; the trainers are then built with mpicc.
+ifeq ($(MPI),1)
+CC           := mpicc
+RUNTIME_SRC  := $(filter-out runtime/dist_local.c,$(wildcard runtime/*.c))
+else
+RUNTIME_SRC  := $(filter-out runtime/dist_mpi.c,$(wildcard runtime/*.c))
+endif
 RUNTIME_OBJ  := $(RUNTIME_SRC:%.c=$(B)/%.o)
 
 .PHONY: all deps run test sanitize bench bench-compare bench-deploy study clean golden fuzz tabular

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "clock.h"
+#include "dist.h"
 #include "metrics.h"
 #include "options.h"
 #include "schedule.h"
@@ -46,7 +48,8 @@ int nn_fit_alloc(nn_buffers *b, const nn_model_desc *m, const nn_hparams *h, siz
     int ok = b->param && b->state && b->work && b->x && b->labels && b->targets && b->out &&
              b->ss_res;
     if (n_train > 0) {
-        b->grad = nn_alloc(m->n_param, sizeof(float));
+        const nn_shards full = nn_shards_of(m, h->batch);
+        b->grad = nn_alloc((size_t)nn_dist_slots(&full) * m->n_param, sizeof(float));
         b->opt_state = nn_alloc(nn_optimizer_state_size(h, m->n_param), sizeof(float));
         b->perm = nn_alloc(n_train, sizeof(size_t));
         ok = ok && b->grad && b->opt_state && b->perm;
@@ -105,19 +108,56 @@ static int call_hooks(nn_fit *f, HookKind kind) {
     return 0;
 }
 
+/* Shard i of the batch of s at first: one train_step on its examples, its
+ * gradient into its slot; *loss and *score its mean loss and its score
+ * (examples right, or the sum of absolute errors) */
+static void train_shard(nn_fit *f, const nn_shards *s, int i, uint64_t key, double *loss,
+                        double *score) {
+    const nn_model_desc *m = f->m;
+    nn_buffers *b = &f->b;
+    const size_t r = (size_t)nn_shard_first(s, i);
+    const int B = nn_shard_size(s, i);
+    float *x = b->x + r * (size_t)m->in_size, *out = b->out + r * (size_t)m->out_size;
+    float *targets = f->train->targets ? b->targets + r * (size_t)m->out_size : NULL;
+    /* Keyed by the shard, so each example's mask by its place in the batch */
+    const uint64_t shard_key = s->count > 1 ? nn_hash2(key, (uint64_t)i) : key;
+    *loss = m->train_step(b->param, nn_dist_slot(b->grad, m->n_param, s, i), b->state, b->work,
+                          x, b->labels + r, targets, out, B, shard_key);
+    *score = targets ? nn_abs_error(out, targets, B, m->out_size)
+                     : nn_count_correct(out, b->labels + r, B, m->out_size);
+}
+
 int nn_fit_step(nn_fit *f, size_t first, int B) {
     const nn_model_desc *m = f->m;
     nn_buffers *b = &f->b;
     nn_hparams h = f->run.h;
     uint64_t step = f->run.step + 1;
-    const float *targets = f->train->targets ? b->targets : NULL;
-    nn_data_batch(b->x, b->labels, b->targets, f->train, b->perm, first, B);
+    const nn_shards s = nn_shards_of(m, B);
+    int lo, hi;
+    nn_dist_shards(s.count, &lo, &hi);
+    const size_t r0 = (size_t)nn_shard_first(&s, lo);
+    const int rows = hi > lo ? nn_shard_first(&s, hi - 1) + nn_shard_size(&s, hi - 1) - (int)r0 : 0;
+    nn_data_batch(b->x + r0 * (size_t)m->in_size, b->labels + r0,
+                  b->targets + r0 * (size_t)m->out_size, f->train, b->perm, first + r0, rows);
     f->batch_size = B;
-    f->loss = m->train_step(b->param, b->grad, b->state, b->work, b->x, b->labels, targets, b->out,
-                            B, nn_hash2(nn_hash2(h.seed, STREAM_DROPOUT), step));
+    const uint64_t key = nn_hash2(nn_hash2(h.seed, STREAM_DROPOUT), step);
+    double shard[2 * NN_MAX_SHARDS]; /* each shard's mean loss and score */
+    for (int i = lo; i < hi; i++) {
+        train_shard(f, &s, i, key, &shard[2 * i], &shard[2 * i + 1]);
+        nn_dist_add(b->grad, m->n_param, &s, i);
+    }
+    nn_dist_gather(shard, 2, s.count);
+    /* The batch's mean loss as its gradient's: the shards' in shard order */
+    float loss = 0.0f;
+    f->score = 0.0;
+    for (int i = 0; i < s.count; i++) {
+        loss += nn_shard_weight(&s, i) * (float)shard[2 * i];
+        f->score += shard[2 * i + 1];
+    }
+    f->loss = loss;
     if (!isfinite(f->loss))
         return 1;
-    if (call_hooks(f, GRAD_READY))
+    if (nn_dist_fold(b->grad, m->n_param, &s) || call_hooks(f, GRAD_READY))
         return 1;
     if (h.clip_norm > 0)
         nn_clip_grad_norm(b->grad, m->n_param, h.clip_norm);
@@ -200,8 +240,7 @@ static int train_epoch(nn_fit *f) {
             return isfinite(f->loss) ? 1 : report_nan(f, (long)(first / (size_t)batch) + 1);
         }
         loss_sum += (double)f->loss * B;
-        score += d->targets ? nn_abs_error(f->b.out, f->b.targets, B, f->m->out_size)
-                            : nn_count_correct(f->b.out, f->b.labels, B, f->m->out_size);
+        score += f->score;
         f->done = first + (size_t)B;
         progress_draw(&p, f->run.epoch + 1, f->run.h.epochs, f->done, d->n,
                       loss_sum / (double)f->done);
@@ -215,6 +254,23 @@ static int train_epoch(nn_fit *f) {
     return 0;
 }
 
+/* Every process took the same steps from the same start, so their
+ * parameters agree bit for bit; checked once an epoch, as a hash, so that
+ * a broken promise stops the run instead of training apart */
+static int check_agreement(const nn_fit *f) {
+    if (nn_dist_size() == 1)
+        return 0;
+    const size_t bytes = f->m->n_param * sizeof(float);
+    uint64_t h = crc32(crc32(0, NULL, 0), (const Bytef *)f->b.param, (uInt)bytes);
+    if (f->m->n_state)
+        h = h << 32 | crc32(crc32(0, NULL, 0), (const Bytef *)f->b.state,
+                            (uInt)(f->m->n_state * sizeof(float)));
+    if (nn_dist_agree(h))
+        return 0;
+    return nn_error(f->m, "after epoch %llu the parameters differ between the %d processes",
+                    (unsigned long long)f->run.epoch, nn_dist_size());
+}
+
 int nn_fit_run(nn_fit *f) {
     while (f->run.epoch < (uint64_t)f->run.h.epochs && !f->stop) {
         if (call_hooks(f, EPOCH_BEGIN))
@@ -224,7 +280,7 @@ int nn_fit_run(nn_fit *f) {
             return 1;
         f->seconds = nn_seconds() - t0;
         f->run.epoch++;
-        if (call_hooks(f, EPOCH_END))
+        if (check_agreement(f) || call_hooks(f, EPOCH_END))
             return 1;
     }
     return 0;

@@ -9,9 +9,10 @@
  * hooks, each a small piece of train.c called in the order given:
  *
  *   for each epoch:   epoch_begin
- *     for each step:  batch, train_step, grad_ready (a data-parallel
- *                     combine of the gradients goes here), clip_norm,
- *                     the scheduled rate, the optimizer step, step_end
+ *     for each step:  batch, train_step on each of its shards (shard.h)
+ *                     and their gradients summed (dist.h), grad_ready,
+ *                     clip_norm, the scheduled rate, the optimizer step,
+ *                     step_end
  *                     epoch_end
  *
  * A hook returns 0, or 1 to stop the run with an error (its message
@@ -30,7 +31,7 @@
 /* The one allocation of each buffer the loop uses */
 typedef struct {
     float *param;     /* (n_param) */
-    float *grad;      /* (n_param), training only */
+    float *grad;      /* (n_param) each of nn_dist_slots slots, training only */
     float *opt_state; /* nn_optimizer_state_size floats, zeroed, training only */
     float *state;     /* (n_state) */
     float *work;      /* training or inference workspace, whichever is larger */
@@ -68,6 +69,7 @@ struct nn_fit {
     /* the step just taken */
     int batch_size;        /* its examples: --batch, or fewer at the end of an epoch */
     float loss;            /* its mean loss */
+    double score;          /* its examples right, or its sum of absolute errors */
     float lr;              /* its rate */
     /* the epoch just finished */
     nn_metrics train_m;    /* running means over the epoch (dropout on): loss, and accuracy or mae */

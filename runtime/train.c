@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "nnrt.h"
 #include "options.h"
+#include "dist.h"
 #include "plot.h"
 #include "schedule.h"
 
@@ -493,6 +494,13 @@ static void print_intro(const nn_model_desc *m, const Options *o, const nn_data 
         printf(" clip_norm=%g", h->clip_norm);
     printf(" batch=%d epochs=%d seed=%llu threads=%d\n", h->batch, h->epochs,
            (unsigned long long)h->seed, nn_threads());
+    if (nn_dist_size() > 1) {
+        const nn_shards s = nn_shards_of(m, h->batch);
+        printf("processes: %d | %d shards of %d examples a batch, summed in shard order%s\n",
+               nn_dist_size(), s.count, s.rows,
+               s.count < nn_dist_size() ? " (fewer shards than processes: some compute "
+                                          "every shard of one)" : "");
+    }
 }
 
 static int alloc_snapshot(const nn_model_desc *m, const nn_hparams *h, Snapshot *s) {
@@ -611,6 +619,10 @@ static int run_training(const nn_model_desc *m, const Options *o, const nn_check
 static int run_train(const nn_model_desc *m, Options *o) {
     nn_checkpoint c;
     char err[ERR_LEN];
+    if (nn_dist_rank() > 0) { /* process 0 writes every file; the others train alike */
+        o->save = o->save_best = o->log = o->plot = NULL;
+        o->save_every = 0;
+    }
     if (!o->resume) {
         nn_set_threads(o->threads);
         return run_training(m, o, NULL);
@@ -640,8 +652,8 @@ static void flush_subnormals(void) {
 #endif
 }
 
-int nn_main(int argc, char **argv, const nn_model_desc *m) {
-    flush_subnormals();
+/* One process's run of the command line */
+static int run_command(int argc, char **argv, const nn_model_desc *m) {
     /* Line-buffered even into a pipe, so `| tee` shows each epoch as it ends */
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -671,8 +683,20 @@ int nn_main(int argc, char **argv, const nn_model_desc *m) {
         return EXIT_USAGE;
     if (o.cmd == CMD_TRAIN)
         return run_train(m, &o);
+    if (nn_dist_rank() > 0) /* only training is data-parallel; process 0 does the rest */
+        return 0;
     nn_set_threads(o.threads);
     if (o.cmd == CMD_EVAL)
         return nn_eval(m, &o);
     return o.cmd == CMD_PREDICT ? nn_predict(m, &o) : nn_bench(m, &o);
+}
+
+int nn_main(int argc, char **argv, const nn_model_desc *m) {
+    flush_subnormals();
+    if (nn_dist_init(&argc, &argv))
+        return nn_dist_exit(1);
+    /* Process 0 speaks for all: the others' output would repeat it */
+    if (nn_dist_rank() > 0 && !freopen("/dev/null", "w", stdout))
+        return nn_dist_exit(1);
+    return nn_dist_exit(run_command(argc, argv, m));
 }

@@ -6,7 +6,7 @@
 set -eu
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in ${NNC_DEPS-make gcc perl flex bison pkg-config libopenblas-dev zlib1g-dev libcmocka-dev groff-base man-db bash-completion dataset-fashion-mnist gnuplot-nox python3-numpy gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm}; do
+for pkg in ${NNC_DEPS-make gcc perl flex bison pkg-config libopenblas-dev zlib1g-dev libcmocka-dev groff-base man-db bash-completion dataset-fashion-mnist gnuplot-nox python3-numpy gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm openmpi-bin libopenmpi-dev}; do
     have "$pkg" || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0
