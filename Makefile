@@ -153,7 +153,8 @@ $(B)/bench/gemm: bench/gemm.c $(B)/libnnrt.a runtime/nnrt.h
 bench: deps
 	@NNC_DEPS=python3-torch scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
-	BENCH_BUILD=$(B) BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
+	@$(MAKE) --no-print-directory MPI=1 B=$(B)/mpi $(B)/mpi/fashion_mlp $(B)/mpi/keras_mnist_cnn
+	BENCH_BUILD=$(B) BENCH_MPI_BUILD=$(B)/mpi BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py
 
 # --- the deployed C's inferences per second on the host against the

@@ -215,6 +215,8 @@ def main():
                 td["peak_rss_mib"], min(r["peak_rss_mib"] for r in runs.values()),
                 note="lower is better: PyTorch best is its smallest")
 
+    mpi_rows(row)
+
     with open(os.path.join(OUT, "results.jsonl"), "w") as f:
         f.write(json.dumps({"measure": "machine", **info, "blas_peak": peak}) + "\n")
         for r in rows:
@@ -226,6 +228,40 @@ def main():
         for r in RAW:
             f.write(json.dumps(r) + "\n")
     print(table, end="")
+
+
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+          "--mca", "pml", "ob1", "--mca", "btl", "self,vader",
+          "--mca", "btl_vader_single_copy_mechanism", "none"]
+
+
+def mpi_rows(row):
+    """Data parallelism on this machine (docs/distributed.md): the training
+    loop on 2 processes of 1 thread each (the MPI build, BENCH_MPI_BUILD),
+    with the ordered combination and with MPI_Allreduce, against 1 process
+    of 2 threads, alternated in one run"""
+    mpi_build = os.environ.get("BENCH_MPI_BUILD")
+    if not mpi_build:
+        log("bench: no MPI build (BENCH_MPI_BUILD): the 2-process rows are left out")
+        return
+    for name, _, batches, _ in MODELS:
+        batch = batches[0]
+        trainer = os.path.join(mpi_build, name)
+        figures = {"one": [], "ordered": [], "plain": []}
+        for _ in range(1 if QUICK else 3):
+            log(f"bench: {name} batch {batch}: 1 process x 2 threads, 2 processes x 1 thread")
+            one = run([trainer, "bench", "--batch", str(batch), "--threads", "2"])
+            figures["one"].append(last_json(one)["train_samples_per_s"])
+            for mode in ("ordered", "plain"):
+                out = run(MPIRUN + ["-x", f"NNRT_REDUCE={mode}", "-np", "2", trainer, "bench",
+                                    "--batch", str(batch), "--threads", "1"])
+                figures[mode].append(last_json(out)["train_samples_per_s"])
+        one = statistics.median(figures["one"])
+        for mode, what in (("ordered", "summed in shard order (bit-identical)"),
+                           ("plain", "MPI_Allreduce (NNRT_REDUCE=plain)")):
+            v = statistics.median(figures[mode])
+            row(f"{name}: training, batch {batch}, 2 processes x 1 thread, {what}", v,
+                "samples/s", note=f"{v / one:.3f} of 1 process x 2 threads ({one:.0f} samples/s)")
 
 
 def fmt(v, unit=""):

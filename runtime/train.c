@@ -683,7 +683,8 @@ static int run_command(int argc, char **argv, const nn_model_desc *m) {
         return EXIT_USAGE;
     if (o.cmd == CMD_TRAIN)
         return run_train(m, &o);
-    if (nn_dist_rank() > 0) /* only training is data-parallel; process 0 does the rest */
+    /* training (and its benchmark) is data-parallel; process 0 does the rest */
+    if (nn_dist_rank() > 0 && o.cmd != CMD_BENCH)
         return 0;
     nn_set_threads(o.threads);
     if (o.cmd == CMD_EVAL)
