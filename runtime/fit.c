@@ -92,16 +92,15 @@ uint64_t nn_steps_per_epoch(size_t n, int batch) {
     return (n + (size_t)batch - 1) / (size_t)batch;
 }
 
-typedef enum { EPOCH_BEGIN, GRAD_READY, STEP_END, EPOCH_END } HookKind;
+typedef enum { EPOCH_BEGIN, STEP_END, EPOCH_END } HookKind;
 
 /* Runs one kind of hook of every piece, in order; 0, or 1 from the first that fails */
 static int call_hooks(nn_fit *f, HookKind kind) {
     for (int i = 0; i < f->n_hooks; i++) {
         const nn_hook *h = &f->hooks[i];
-        int (*fn)(nn_fit *, void *) = kind == EPOCH_BEGIN  ? h->epoch_begin
-                                      : kind == GRAD_READY ? h->grad_ready
-                                      : kind == STEP_END   ? h->step_end
-                                                           : h->epoch_end;
+        int (*fn)(nn_fit *, void *) = kind == EPOCH_BEGIN ? h->epoch_begin
+                                      : kind == STEP_END  ? h->step_end
+                                                          : h->epoch_end;
         if (fn && fn(f, h->ctx))
             return 1;
     }
@@ -157,7 +156,7 @@ int nn_fit_step(nn_fit *f, size_t first, int B) {
     f->loss = loss;
     if (!isfinite(f->loss))
         return 1;
-    if (nn_dist_fold(b->grad, m->n_param, &s) || call_hooks(f, GRAD_READY))
+    if (nn_dist_fold(b->grad, m->n_param, &s))
         return 1;
     if (h.clip_norm > 0)
         nn_clip_grad_norm(b->grad, m->n_param, h.clip_norm);

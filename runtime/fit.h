@@ -10,9 +10,8 @@
  *
  *   for each epoch:   epoch_begin
  *     for each step:  batch, train_step on each of its shards (shard.h)
- *                     and their gradients summed (dist.h), grad_ready,
- *                     clip_norm, the scheduled rate, the optimizer step,
- *                     step_end
+ *                     and their gradients summed (dist.h), clip_norm,
+ *                     the scheduled rate, the optimizer step, step_end
  *                     epoch_end
  *
  * A hook returns 0, or 1 to stop the run with an error (its message
@@ -53,7 +52,6 @@ typedef struct nn_fit nn_fit;
 
 typedef struct {
     int (*epoch_begin)(nn_fit *f, void *ctx);
-    int (*grad_ready)(nn_fit *f, void *ctx); /* after the backward pass, before clipping */
     int (*step_end)(nn_fit *f, void *ctx);
     int (*epoch_end)(nn_fit *f, void *ctx);
     void *ctx;
