@@ -139,9 +139,11 @@ sanitize: deps
 # see scripts/study.sh.
 STUDY_MODELS := fashion_mlp_no_dropout fashion_mlp fashion_mlp_dropout_before \
                 fashion_mlp_dropout_both keras_mnist_cnn_no_dropout keras_mnist_cnn
+# STUDY_PROCS=N spreads the runs over N processes (mpirun; see study.sh).
+MPIRUN_LOCAL := mpirun --allow-run-as-root --oversubscribe --bind-to none
 study: deps
 	@$(MAKE) --no-print-directory $(addprefix $(B)/,$(STUDY_MODELS))
-	scripts/study.sh
+	$(if $(STUDY_PROCS),$(MPIRUN_LOCAL) -np $(STUDY_PROCS) )scripts/study.sh
 
 # --- the benchmark against PyTorch and the BLAS roofline (bench/run.py): one
 # table on stdout, also in build/bench/table.md and build/bench/results.jsonl.

@@ -16,6 +16,12 @@
 #                     results do not depend on it (docs/trainer.md), only the
 #                     seconds do
 #   STUDY_DATA=       the data set directory; empty: the trainers' default
+# Spread over processes or hosts (README, "Sweeps"): under `mpirun -np N`
+# (or `make study STUDY_PROCS=N`) or srun, process r of N trains the runs
+# r, r + N, ... and process 0 then waits for every log (a shared
+# directory) and writes the table. A Slurm job array sets STUDY_RANK and
+# STUDY_RANKS itself: each task trains its share and leaves, and a last
+# `make study` finds every run done and writes the table.
 # A run whose log is complete, newer than its trainer and made with the same
 # epochs, seed and threads is not run again (so STUDY_CNN=1 after a plain
 # study runs only the CNN): `rm -r build/study` starts over, as it must
@@ -59,7 +65,25 @@ fi
 mkdir -p "$out/runs"
 export OPENBLAS_NUM_THREADS=$threads
 
-# --- the runs
+rank=${STUDY_RANK:-${OMPI_COMM_WORLD_RANK:-${SLURM_PROCID:-0}}}
+ranks=${STUDY_RANKS:-${OMPI_COMM_WORLD_SIZE:-${SLURM_NTASKS:-1}}}
+is_count "$ranks" && [[ $rank =~ ^[0-9]+$ ]] && [ "$rank" -lt "$ranks" ] ||
+    die "process $rank of $ranks: STUDY_RANK must be in 0 .. STUDY_RANKS-1"
+
+# epochs_of TRAINER: the run length, STUDY_EPOCHS or the model's own
+epochs_of() {
+    if [ -n "$epochs" ]; then echo "$epochs"
+    else "$1" help | sed -n 's/.*--epochs N .*(default: \([0-9]*\)).*/\1/p'; fi
+}
+# complete NAME SEED: a header and one row per epoch, from this trainer, with these settings
+complete() {
+    local log=$out/runs/$1-s$2.csv want
+    want=$(epochs_of "build/$1")
+    [ -f "$log" ] && [ "$log" -nt "build/$1" ] && [ "$(wc -l <"$log")" -eq $((want + 1)) ] &&
+        grep -q "epochs=$want seed=$2 threads=$threads\$" "$out/runs/$1-s$2.out" 2>/dev/null
+}
+
+# --- the runs: this process's share of them
 n_runs=$((${#variants[@]} * seeds))
 i=0
 start=$SECONDS
@@ -67,14 +91,12 @@ for v in "${variants[@]}"; do
     name=${v%%|*}
     trainer=build/$name
     [ -x "$trainer" ] || die "$trainer is missing: run 'make study' (it builds the trainers)"
-    want=$epochs
-    [ -n "$want" ] || want=$("$trainer" help | sed -n 's/.*--epochs N .*(default: \([0-9]*\)).*/\1/p')
+    want=$(epochs_of "$trainer")
     for seed in $(seq 1 "$seeds"); do
         i=$((i + 1))
         log=$out/runs/$name-s$seed.csv
-        # complete: a header and one row per epoch, from this trainer, with these settings
-        if [ -f "$log" ] && [ "$log" -nt "$trainer" ] && [ "$(wc -l <"$log")" -eq $((want + 1)) ] &&
-           grep -q "epochs=$want seed=$seed threads=$threads\$" "$out/runs/$name-s$seed.out" 2>/dev/null; then
+        [ $(((i - 1) % ranks)) -eq "$rank" ] || continue
+        if complete "$name" "$seed"; then
             echo "[$i/$n_runs] $name seed $seed: done already ($log)"
             continue
         fi
@@ -87,6 +109,23 @@ for v in "${variants[@]}"; do
         tail -n 1 "$out/runs/$name-s$seed.out"
     done
 done
+
+# --- the other processes' shares: process 0 writes the table once all are done
+[ "$rank" -eq 0 ] || exit 0
+missing() {
+    for v in "${variants[@]}"; do
+        for seed in $(seq 1 "$seeds"); do complete "${v%%|*}" "$seed" || return 0; done
+    done
+    return 1
+}
+if [ "$ranks" -gt 1 ] && missing; then
+    if [ -n "${STUDY_RANK:-}" ]; then
+        echo "study: this task's runs are done; the table waits for the other tasks' (then: make study)"
+        exit 0
+    fi
+    echo "study: waiting for the other processes' runs"
+    while missing; do sleep 5; done
+fi
 
 # --- every epoch of every run in one CSV
 {
