@@ -14,6 +14,7 @@
  *   3. the training recipe, defaults included.
  */
 #include "ops.h"
+#include "../runtime/shard.h" /* the trainer's shards: how much it keeps live */
 
 #include <string.h>
 
@@ -170,15 +171,21 @@ static void mem_line(Buf *b, const char *what, size_t floats, const char *why) {
 static void memory(Buf *b, const Model *m) {
     const Train *t = &m->train;
     const Plan *w = plan_model(fuse_activations(m));
-    size_t live = sat_mul(w->per_sample, (size_t)t->batch);
+    /* The trainer (runtime/shard.h) runs a shard of the batch at a time
+     * and keeps a second gradient, the running sum, when there are more */
+    const int rows = nn_shard_rows((int)t->batch, m->n_state > 0);
+    const size_t grad_slots = rows < t->batch ? 2 : 1;
+    size_t live = sat_mul(w->per_sample, (size_t)rows);
     size_t scratch = w->scratch_per_thread;
     size_t acts = sat_add(sat_add(live, scratch), w->fixed);
     size_t opt = optimizer_state_floats(t, m->n_param);
-    size_t total = sat_add(sat_add(sat_add(sat_mul(m->n_param, 2), opt), m->n_state), acts);
+    size_t total = sat_add(sat_add(sat_add(sat_mul(m->n_param, 1 + grad_slots), opt), m->n_state), acts);
 
     put(b, "\nTraining memory at batch %ld (float32):\n", t->batch);
     mem_line(b, "parameters", m->n_param, NULL);
-    mem_line(b, "gradients", m->n_param, NULL);
+    mem_line(b, "gradients", sat_mul(m->n_param, grad_slots),
+             grad_slots > 1 ? arena_printf("shards of %d examples: one shard's, and their sum", rows)
+                            : NULL);
     mem_line(b, "optimizer state", opt,
              t->optimizer == OPT_ADAM ? "adam: m and v"
              : opt                    ? "sgd: velocity"
@@ -187,12 +194,14 @@ static void memory(Buf *b, const Model *m) {
         mem_line(b, "batchnorm running stats", m->n_state, NULL);
     mem_line(b, "activations", acts, NULL);
     mem_line(b, "  values and gradients", live,
-             "the most live at once: each buffer reused after its last reader");
+             rows < t->batch
+                 ? arena_printf("of a shard of %d examples, the most live at once", rows)
+                 : "the most live at once: each buffer reused after its last reader");
     if (scratch)
         mem_line(b, "  conv2d scratch", scratch, "per thread: an image's columns, a transposed W");
     if (w->conv_partials)
         mem_line(b, "  conv2d partial gradients", w->conv_partials,
-                 "one per shard of the batch, summed in order");
+                 "one per fixed block of a shard's images, summed in order");
     if (w->fixed > w->conv_partials)
         mem_line(b, "  batchnorm batch stats", w->fixed - w->conv_partials, NULL);
     mem_line(b, "dropout masks", 0,

@@ -33,8 +33,10 @@ enum { STREAM_SHUFFLE = 1, STREAM_DROPOUT = 2 };
 int nn_fit_alloc(nn_buffers *b, const nn_model_desc *m, const nn_hparams *h, size_t n_train) {
     size_t B = (size_t)h->batch;
     size_t work = m->infer_work(h->batch);
-    size_t train_work =
-        m->work_per_sample * B + m->work_fixed + m->work_per_thread * (size_t)nn_threads();
+    const nn_shards full = nn_shards_of(m, h->batch);
+    /* train_step runs on one shard at a time */
+    size_t train_work = m->work_per_sample * (size_t)full.rows + m->work_fixed +
+                        m->work_per_thread * (size_t)nn_threads();
     if (n_train > 0 && work < train_work)
         work = train_work;
     b->param = nn_alloc(m->n_param, sizeof(float));
@@ -48,7 +50,6 @@ int nn_fit_alloc(nn_buffers *b, const nn_model_desc *m, const nn_hparams *h, siz
     int ok = b->param && b->state && b->work && b->x && b->labels && b->targets && b->out &&
              b->ss_res;
     if (n_train > 0) {
-        const nn_shards full = nn_shards_of(m, h->batch);
         b->grad = nn_alloc((size_t)nn_dist_slots(&full) * m->n_param, sizeof(float));
         b->opt_state = nn_alloc(nn_optimizer_state_size(h, m->n_param), sizeof(float));
         b->perm = nn_alloc(n_train, sizeof(size_t));

@@ -5,10 +5,7 @@
 
 nn_shards nn_shards_of(const nn_model_desc *m, int batch) {
     assert(batch > 0);
-    int rows = (batch + NN_MAX_SHARDS - 1) / NN_MAX_SHARDS;
-    rows = rows < NN_SHARD_ROWS ? NN_SHARD_ROWS : rows;
-    if (m->n_state > 0 || batch < rows)
-        rows = batch;
+    const int rows = nn_shard_rows(batch, m->n_state > 0);
     return (nn_shards){batch, rows, (batch + rows - 1) / rows};
 }
 

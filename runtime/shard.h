@@ -30,6 +30,14 @@ typedef struct {
     int count; /* shards */
 } nn_shards;
 
+/* The examples of a shard of a batch of `batch` (the last may hold fewer);
+ * the compiler's --summary sizes the training memory with it too */
+static inline int nn_shard_rows(int batch, int stateful) {
+    int rows = (batch + NN_MAX_SHARDS - 1) / NN_MAX_SHARDS;
+    rows = rows < NN_SHARD_ROWS ? NN_SHARD_ROWS : rows;
+    return stateful || batch < rows ? batch : rows;
+}
+
 /* The shards of a batch of `batch` examples of model m */
 nn_shards nn_shards_of(const nn_model_desc *m, int batch);
 static inline int nn_shard_first(const nn_shards *s, int i) { return i * s->rows; }
