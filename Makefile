@@ -77,9 +77,17 @@ $(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) -Iruntime -c -o $@ $<
 
-$(B)/libnnrt.a: $(RUNTIME_OBJ)
+# Which of the two a build directory's library holds: switching MPI= rebuilds
+# the library and relinks the trainers
+BUILD_MODE := $(if $(filter 1,$(MPI)),mpi,local)
+$(B)/.mode: FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = $(BUILD_MODE) ] || echo $(BUILD_MODE) >$@
+.PHONY: FORCE
+
+$(B)/libnnrt.a: $(RUNTIME_OBJ) $(B)/.mode
 	rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(RUNTIME_OBJ)
 
 $(INC)/nnc/nnrt.h: runtime/nnrt.h
 	@mkdir -p $(@D)
