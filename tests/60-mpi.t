@@ -7,16 +7,24 @@
 # failure on one process (a bad data path, a bad option, a NaN, a kill -9)
 # ends every process within 10 seconds with a non-zero status.
 . tests/tap.sh
+. tests/subset.sh
 if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
     echo "1..0 # SKIP OpenMPI is not installed (scripts/deps.sh installs it)"
     exit 0
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mpi=build/mpi
-# As root, in a container, on a machine with fewer cores than processes:
-# no binding, so a process's threads are not all on one core
+# 1000 training and 500 test images: each run evaluates the test set
+# (every process does), and under `make sanitize` that is most of the time
+small=$tmp/small
+fashion_subset "$small" 1000 500
+# As root, in a container, on a machine with fewer cores than processes;
+# no binding, so a process's threads are not all on one core. Under `make
+# sanitize` OpenMPI's own allocations at exit would count as leaks: leak
+# checking is off in the MPI processes (ASan and UBSan stay on).
 run=(timeout 120 mpirun --allow-run-as-root --oversubscribe --bind-to none
-     --mca pml ob1 --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
+     --mca pml ob1 --mca btl self,vader --mca btl_vader_single_copy_mechanism none
+     -x ASAN_OPTIONS=detect_leaks=0)
 make --no-print-directory MPI=1 B=$mpi $mpi/fashion_mlp $mpi/keras_mnist_cnn \
     $mpi/e2e/bn_sgd >"$tmp/build" 2>&1 || { fail "make MPI=1" "$(tail -n 20 "$tmp/build")"; done_testing; exit; }
 pass "make MPI=1 builds the trainers with mpicc"
@@ -33,8 +41,8 @@ train() {
         fail "the run $*" "$(tail -n 5 "$out.err")"
 }
 
-# --- the seed MLP, 3200 examples and a short last batch (1000 = 15 x 64 + 40)
-args=(train --limit 1000 --epochs 2)
+# --- the seed MLP, with a short last batch (1000 = 15 x 64 + 40)
+args=(train --data "$small" --epochs 2)
 train "$tmp/ref" build/fashion_mlp "${args[@]}" --threads 2
 train "$tmp/alone" $mpi/fashion_mlp "${args[@]}" --threads 2
 same "fashion_mlp: the MPI build alone, without mpirun, writes the default build's checkpoint" \
@@ -57,29 +65,29 @@ same "fashion_mlp --batch 100: 3 processes, unequal shares, the same checkpoint"
     "$tmp/b100.ckpt" "$tmp/b100np3.ckpt"
 
 # --- resumed at another process count
-train "$tmp/half" "${run[@]}" -np 2 $mpi/fashion_mlp train --limit 1000 --epochs 1 --threads 1
+train "$tmp/half" "${run[@]}" -np 2 $mpi/fashion_mlp train --data "$small" --epochs 1 --threads 1
 "${run[@]}" -np 3 $mpi/fashion_mlp train --resume "$tmp/half.ckpt" --epochs 2 --threads 1 \
     --save "$tmp/resumed.ckpt" >/dev/null 2>"$tmp/err" || fail "the resumed run" "$(cat "$tmp/err")"
 same "fashion_mlp: 1 epoch on 2 processes resumed to 2 on 3, the same checkpoint" \
     "$tmp/ref.ckpt" "$tmp/resumed.ckpt"
 
 # --- the Keras CNN on 3 processes, 700 examples (5 x 128 + 60)
-cnn=(train --limit 700 --epochs 1)
+cnn=(train --data "$small" --limit 700 --epochs 1)
 train "$tmp/cnn" build/keras_mnist_cnn "${cnn[@]}" --threads 2
 train "$tmp/cnn3" "${run[@]}" -np 3 $mpi/keras_mnist_cnn "${cnn[@]}" --threads 1
 same "keras_mnist_cnn: 3 processes write the one process's checkpoint" "$tmp/cnn.ckpt" "$tmp/cnn3.ckpt"
 
 # --- batchnorm: one shard a batch (its statistics are the batch's), every process computes it
-train "$tmp/bn" build/e2e/bn_sgd train --limit 500 --epochs 1
-train "$tmp/bn2" "${run[@]}" -np 2 $mpi/e2e/bn_sgd train --limit 500 --epochs 1 --threads 1
+train "$tmp/bn" build/e2e/bn_sgd train --data "$small" --limit 500 --epochs 1
+train "$tmp/bn2" "${run[@]}" -np 2 $mpi/e2e/bn_sgd train --data "$small" --limit 500 --epochs 1 --threads 1
 same "bn_sgd (batchnorm): 2 processes, the same checkpoint" "$tmp/bn.ckpt" "$tmp/bn2.ckpt"
 
 # --- MPI's own sum, NNRT_REDUCE=plain: it trains, to the same accuracy within noise
 train "$tmp/plain" "${run[@]}" -x NNRT_REDUCE=plain -np 3 $mpi/fashion_mlp "${args[@]}" --batch 100 --threads 1
 acc() { sed -n 's/^test: .*accuracy=\([0-9.]*\).*/\1/p' "$1"; }
 if awk -v a="$(acc "$tmp/plain.log")" -v b="$(acc "$tmp/b100.log")" \
-       'BEGIN { d = a - b; exit !(a != "" && d < 0.02 && d > -0.02) }'; then
-    pass "NNRT_REDUCE=plain trains to the ordered run's accuracy within 0.02"
+       'BEGIN { d = a - b; exit !(a != "" && d < 0.05 && d > -0.05) }'; then
+    pass "NNRT_REDUCE=plain trains to the ordered run's accuracy within 0.05 (500 test images)"
 else
     fail "NNRT_REDUCE=plain" "$(cat "$tmp/plain.log")"
 fi
@@ -106,16 +114,16 @@ cat >"$tmp/rank1-bad-data.sh" <<SH
 exec $mpi/fashion_mlp "\$@"
 SH
 chmod +x "$tmp/rank1-bad-data.sh"
-fails "a bad data path on process 1 only" "$tmp/nowhere" -np 2 "$tmp/rank1-bad-data.sh" train --threads 1
+fails "a bad data path on process 1 only" "$tmp/nowhere" -np 2 "$tmp/rank1-bad-data.sh" train --data "$small" --threads 1
 fails "a bad option" "unknown option '--bogus'" -np 2 $mpi/fashion_mlp train --bogus
-fails "a NaN" "the loss became nan" -np 2 $mpi/e2e/bn_sgd train --limit 640 --lr 100000 --threads 1
+fails "a NaN" "the loss became nan" -np 2 $mpi/e2e/bn_sgd train --data "$small" --lr 100000 --threads 1
 
 # kill -9 one process mid-run: mpirun notices and ends the other
-"${run[@]}" -np 2 $mpi/fashion_mlp train --epochs 50 --threads 1 >"$tmp/kill.log" 2>"$tmp/fail.err" &
+"${run[@]}" -np 2 $mpi/fashion_mlp train --data "$small" --epochs 1000 --threads 1 >"$tmp/kill.log" 2>"$tmp/fail.err" &
 job=$!
 for _ in $(seq 100); do grep -q '^processes:' "$tmp/kill.log" && break; sleep 0.2; done
 sleep 1
-victim=$(pgrep -f "^$mpi/fashion_mlp train --epochs 50" | tail -n 1)
+victim=$(pgrep -f "^$mpi/fashion_mlp train --data $small --epochs 1000" | tail -n 1)
 t0=$(date +%s)
 if [ -n "$victim" ] && kill -9 "$victim"; then
     wait $job; rc=$?
