@@ -36,8 +36,8 @@ void nn_dist_shards(int count, int *lo, int *hi);
  * nn_dist_slots(s) of them), then nn_dist_add(..., i); after the last,
  * nn_dist_fold leaves in slots[0 .. n), on every process, the sum over
  * all of s's shards, each weighted by nn_shard_weight, in shard order. One
- * process adds each shard as it comes and needs two slots; of N processes,
- * each keeps its shards' own for the ordered combination. nn_dist_fold
+ * process adds the shards as they come, up to 7 at a time (8 slots); of N
+ * processes, each keeps its shards' own for the ordered combination. nn_dist_fold
  * returns 0, or 1 with the message printed (out of memory). */
 int nn_dist_slots(const nn_shards *s);
 float *nn_dist_slot(float *slots, size_t n, const nn_shards *s, int i);
