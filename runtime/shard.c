@@ -6,7 +6,9 @@
 nn_shards nn_shards_of(const nn_model_desc *m, int batch) {
     assert(batch > 0);
     const int rows = nn_shard_rows(batch, m->n_state > 0);
-    return (nn_shards){batch, rows, (batch + rows - 1) / rows};
+    const nn_shards s = {batch, rows, (batch + rows - 1) / rows};
+    assert(s.count <= NN_MAX_SHARDS); /* the callers' per-shard arrays */
+    return s;
 }
 
 void nn_shard_weights(const nn_shards *s, int lo, int hi, float *w) {
