@@ -1,5 +1,5 @@
 /* conv.c: the image kernels, all on NHWC data: conv2d, max and average
- * pooling, batch normalisation.
+ * pooling (batch normalisation: batchnorm.c).
  *
  * conv2d goes one image at a time, each thread of the pool with its own
  * images (or, at batch 1, its own output rows) and its own scratch, so an
@@ -23,10 +23,9 @@
  *     exactly a filter row of W(OC, K*K*C), so y = col W^T, and the input
  *     gradient is col2im(dy W).
  * Channels last makes every (kh) slice of a receptive field one contiguous
- * run of x; pools and batchnorm likewise vectorize over the channel axis.
+ * run of x; pools likewise vectorize over the channel axis.
  */
 #include <assert.h>
-#include <math.h>
 #include <string.h>
 
 #include "nnrt.h"
@@ -50,6 +49,7 @@ static int is_direct(int K, int C) {
 typedef struct {
     float *y, *dx, *dW, *db, *dy, *col, *partials;
     const float *x, *W, *b, *out; /* out: the layer's output y, for act' in backward */
+    const float *Wt;              /* forward, tiles or direct: W transposed, (KKC, OC) */
     nn_act act;
     float alpha;
     int B, H, W_, C, K, S, pad, OC, OH, OW;
@@ -561,10 +561,7 @@ static void forward_part(void *ctx, int part, int parts) {
     const int KKC = c->K * c->K * c->C;
     const size_t img = (size_t)c->H * c->W_ * c->C;
     float *region = c->col + (size_t)nn_thread_slot() * c->scratch;
-    float *Wt = region + c->region;
     const int tiles = c->tiles & TILE_FORWARD, direct = !tiles && is_direct(c->K, c->C);
-    if (tiles || direct)
-        transpose(Wt, c->W, c->OC, KKC);
     size_t lo, hi;
     nn_part((size_t)c->B * c->OH, part, parts, c->B >= parts ? (size_t)c->OH : 1, &lo, &hi);
     for (size_t r = lo; r < hi;) {
@@ -574,9 +571,9 @@ static void forward_part(void *ctx, int part, int parts) {
         float *y = c->y + ((size_t)b * c->OH + oh0) * c->OW * c->OC;
         const int rows = (oh1 - oh0) * c->OW;
         if (tiles) {
-            tiles_forward(y, windowed(c, x, region), Wt, c, oh0, oh1);
+            tiles_forward(y, windowed(c, x, region), c->Wt, c, oh0, oh1);
         } else if (direct) {
-            direct_forward(y, x, Wt, c, oh0, oh1);
+            direct_forward(y, x, c->Wt, c, oh0, oh1);
         } else {
             const float *a = x + (size_t)oh0 * c->W_ * c->C; /* pointwise: x is its own col */
             if (!is_pointwise(c->K, c->S, c->pad)) {
@@ -601,6 +598,12 @@ void nn_conv2d_forward(float *y, const float *x, const float *W, const float *b,
     Conv c = {.y = y, .col = col, .x = x, .W = W, .b = b, .act = act, .alpha = alpha, .B = B,
               .H = H, .W_ = W_, .C = C, .K = K, .S = S, .pad = pad, .OC = OC, .OH = OH, .OW = OW};
     setup(&c);
+    if ((c.tiles & TILE_FORWARD) || is_direct(K, C)) {
+        /* once, in the caller's scratch, past the region every part's images use */
+        float *Wt = col + (size_t)nn_thread_slot() * c.scratch + c.region;
+        transpose(Wt, W, OC, K * K * C);
+        c.Wt = Wt;
+    }
     nn_parallel(forward_part, &c, parts_for(&c, B * OH));
 }
 
@@ -866,109 +869,4 @@ void nn_avgpool_backward(float *dx, const float *dy, int B, int H, int W_, int C
     Pooling p = {.dx = dx, .dy = dy, .B = B, .H = H, .W_ = W_, .C = C, .K = K, .S = S, .OH = OH,
                  .OW = OW};
     nn_parallel(avgpool_backward_part, &p, pool_parts(B, H, W_, C));
-}
-
-/* ------------------------------------------------------- batchnorm */
-
-/* Channels are handled BN_CHUNK at a time so that the per-channel sums can
- * live on the stack (kernels do not allocate) while the inner loop still runs
- * along a contiguous row. Sums over R rows are kept in double: R is
- * B*H*W, tens of thousands for an image batch. */
-#define BN_CHUNK 128
-
-void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
-                        const float *gamma_beta, int R, int C, float momentum, float eps) {
-    const float *gamma = gamma_beta, *beta = gamma_beta + C;
-    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
-        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK;
-        /* Sums of (x - first row): one pass, without the cancellation of
-         * E[x^2] - E[x]^2 when the mean is large against the spread. */
-        const float *shift = x + c0;
-        double s1[BN_CHUNK] = {0}, s2[BN_CHUNK] = {0};
-        for (int r = 0; r < R; r++) {
-            const float *xr = x + (size_t)r * C + c0;
-            for (int c = 0; c < nc; c++) {
-                double d = (double)xr[c] - shift[c];
-                s1[c] += d;
-                s2[c] += d * d;
-            }
-        }
-        float mean[BN_CHUNK], scale[BN_CHUNK];
-        for (int c = 0; c < nc; c++) {
-            const int ch = c0 + c;
-            double dm = s1[c] / R;
-            double var = s2[c] / R - dm * dm;
-            var = var > 0.0 ? var : 0.0;
-            float istd = (float)(1.0 / sqrt(var + eps));
-            mean[c] = (float)(shift[c] + dm);
-            save[ch] = mean[c];
-            save[C + ch] = istd;
-            scale[c] = gamma[ch] * istd;
-            double unbiased = R > 1 ? var * R / (R - 1) : var;
-            running[ch] = momentum * running[ch] + (1.0f - momentum) * mean[c];
-            running[C + ch] = momentum * running[C + ch] + (1.0f - momentum) * (float)unbiased;
-        }
-        for (int r = 0; r < R; r++) {
-            const float *xr = x + (size_t)r * C + c0;
-            float *yr = y + (size_t)r * C + c0;
-            for (int c = 0; c < nc; c++)
-                yr[c] = (xr[c] - mean[c]) * scale[c] + beta[c0 + c];
-        }
-    }
-}
-
-void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
-                        int R, int C, float eps) {
-    const float *gamma = gamma_beta, *beta = gamma_beta + C;
-    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
-        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK;
-        float scale[BN_CHUNK];
-        for (int c = 0; c < nc; c++)
-            scale[c] = gamma[c0 + c] / sqrtf(running[C + c0 + c] + eps);
-        const float *mean = running + c0;
-        for (int r = 0; r < R; r++) {
-            const float *xr = x + (size_t)r * C + c0;
-            float *yr = y + (size_t)r * C + c0;
-            for (int c = 0; c < nc; c++)
-                yr[c] = (xr[c] - mean[c]) * scale[c] + beta[c0 + c];
-        }
-    }
-}
-
-/* With xhat = (x - mean) istd: dbeta = sum dy, dgamma = sum dy xhat, and
- * dx = gamma istd / R (R dy - dbeta - xhat dgamma), the batch statistics'
- * own dependence on x included. dx may be NULL. */
-void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
-                           const float *save, const float *gamma_beta, int R, int C) {
-    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
-        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK;
-        const float *mean = save + c0, *istd = save + C + c0;
-        double sdy[BN_CHUNK] = {0}, sdyx[BN_CHUNK] = {0};
-        for (int r = 0; r < R; r++) {
-            const float *xr = x + (size_t)r * C + c0, *gr = dy + (size_t)r * C + c0;
-            for (int c = 0; c < nc; c++) {
-                sdy[c] += gr[c];
-                sdyx[c] += (double)gr[c] * ((xr[c] - mean[c]) * istd[c]);
-            }
-        }
-        float dgamma[BN_CHUNK], dbeta[BN_CHUNK], k[BN_CHUNK];
-        for (int c = 0; c < nc; c++) {
-            dgamma[c] = (float)sdyx[c];
-            dbeta[c] = (float)sdy[c];
-            dgamma_beta[c0 + c] = dgamma[c];
-            dgamma_beta[C + c0 + c] = dbeta[c];
-            k[c] = gamma_beta[c0 + c] * istd[c] / (float)R;
-        }
-        if (!dx)
-            continue;
-        const float fR = (float)R;
-        for (int r = 0; r < R; r++) {
-            const float *xr = x + (size_t)r * C + c0, *gr = dy + (size_t)r * C + c0;
-            float *dr = dx + (size_t)r * C + c0;
-            for (int c = 0; c < nc; c++) {
-                float xhat = (xr[c] - mean[c]) * istd[c];
-                dr[c] = k[c] * (fR * gr[c] - dbeta[c] - xhat * dgamma[c]);
-            }
-        }
-    }
 }

@@ -347,9 +347,25 @@ void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha
     nn_parallel(bias_act_part, &c, (int)((size_t)R * N / MIN_PER_THREAD) + 1);
 }
 
+typedef struct {
+    float *y;
+    const float *x;
+    nn_act act;
+    float alpha;
+    size_t n;
+} Elementwise;
+
+static void elementwise_part(void *ctx, int part, int parts) {
+    const Elementwise *c = ctx;
+    size_t lo, hi;
+    nn_part(c->n, part, parts, 16, &lo, &hi);
+    act_elementwise(c->y + lo, c->x + lo, hi - lo, c->act, c->alpha);
+}
+
 void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float alpha) {
     if (act != NN_SOFTMAX) {
-        act_elementwise(y, x, (size_t)R * N, act, alpha);
+        Elementwise c = {y, x, act, alpha, (size_t)R * N};
+        nn_parallel(elementwise_part, &c, (int)(c.n / MIN_PER_THREAD) + 1);
         return;
     }
     for (int r = 0; r < R; r++) {

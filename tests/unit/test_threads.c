@@ -6,9 +6,10 @@
  * called inside a part runs serially; the pool can be resized any number
  * of times, and a job posted right after the workers start is not lost.
  * The kernels: on 2, 3 and 5 threads they give the same bits as on 1,
- * products, elementwise passes, the optimizer, dropout, pooling, concat,
- * gap and a convolution's weight and bias gradients (summed over fixed
- * shards of the batch) alike, whatever kernels OpenBLAS runs.
+ * products, elementwise passes, the optimizer, dropout, pooling,
+ * batchnorm (its sums over fixed blocks of rows), concat, gap and a
+ * convolution's weight and bias gradients (summed over fixed shards of the
+ * batch) alike, whatever kernels OpenBLAS runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -262,6 +263,47 @@ static void test_pools(void **state) {
         free(y[t]), free(dx[t]), free(ay[t]), free(adx[t]), free(arg[t]);
 }
 
+/* Batchnorm's sums run over fixed blocks of rows: the resnet's 14x14x64
+ * batch of 64 (12 blocks), and 200 channels (two chunks of 128) */
+static void test_batchnorm(void **state) {
+    (void)state;
+    static const int shapes[][2] = {{64 * 14 * 14, 64}, {300, 200}};
+    nn_rng r = nn_rng_seed(36);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+        const int R = shapes[k][0], C = shapes[k][1];
+        const size_t n = (size_t)R * C, c2 = 2 * (size_t)C;
+        float *x = alloc_floats(n), *dy = alloc_floats(n), *gb = alloc_floats(c2);
+        float *run0 = alloc_floats(c2);
+        fill_uniform(x, n, -1, 3, &r);
+        fill_uniform(dy, n, -1, 1, &r);
+        fill_uniform(gb, c2, 0.5f, 1.5f, &r);
+        fill_uniform(run0, (size_t)C, -1, 1, &r);
+        fill_uniform(run0 + C, (size_t)C, 0.5f, 2, &r);
+        float *y[RUNS], *save[RUNS], *running[RUNS], *yi[RUNS], *dx[RUNS], *dgb[RUNS];
+        for (int t = 0; t < RUNS; t++) {
+            nn_set_threads(thread_counts[t]);
+            y[t] = alloc_floats(n), save[t] = alloc_floats(c2), running[t] = alloc_floats(c2);
+            yi[t] = alloc_floats(n), dx[t] = alloc_floats(n), dgb[t] = alloc_floats(c2);
+            memcpy(running[t], run0, c2 * sizeof *run0);
+            nn_batchnorm_train(y[t], save[t], running[t], x, gb, R, C, 0.99f, 1e-3f);
+            nn_batchnorm_infer(yi[t], x, running[t], gb, R, C, 1e-3f);
+            nn_batchnorm_backward(dx[t], dgb[t], dy, x, save[t], gb, R, C);
+        }
+        for (int t = 1; t < RUNS; t++) {
+            same(y[0], y[t], n);
+            same(save[0], save[t], c2);
+            same(running[0], running[t], c2);
+            same(yi[0], yi[t], n);
+            same(dx[0], dx[t], n);
+            same(dgb[0], dgb[t], c2);
+        }
+        nn_set_threads(1);
+        free(x), free(dy), free(gb), free(run0);
+        for (int t = 0; t < RUNS; t++)
+            free(y[t]), free(save[t]), free(running[t]), free(yi[t]), free(dx[t]), free(dgb[t]);
+    }
+}
+
 /* Sizes each cut into several parts: a 1M add, the DenseNet concat of
  * tests/e2e/dense_concat.model at batch 64, the resnet's gap */
 static void test_graph(void **state) {
@@ -327,6 +369,7 @@ int main(void) {
         cmocka_unit_test(test_dense_and_elementwise),
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_pools),
+        cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,237 @@
+/* batchnorm.c: batch normalisation over the last axis of x(R, C), the
+ * channels of NHWC images, so every pass runs along contiguous rows.
+ *
+ * Training needs per-channel sums over all R rows (B*H*W: 50,176 for the
+ * resnet's batch of 64). They are cut into fixed blocks of rows, a count
+ * that depends on R and C alone; whichever thread claims a block sums its
+ * rows in row order, in double, and the blocks' sums are then added in
+ * block order, so the bits never depend on the thread count. The passes
+ * that only apply the statistics are elementwise and split the same way.
+ * Channels go BN_CHUNK at a time so that the blocks' sums fit on the
+ * caller's stack (kernels do not allocate). The loops vectorize along the
+ * channels (simd.h); -ffp-contract is off, so every variant gives the same
+ * bits.
+ */
+#include <math.h>
+
+#include "nnrt.h"
+#include "simd.h"
+
+#define BN_CHUNK 128
+
+/* A block should hold at least this many values: below that a hand-off
+ * (~1 us) costs more than the pass over them */
+#define MIN_PER_BLOCK 16384
+
+typedef struct {
+    float *y;             /* the pass's output: y in the forward pass, dx in backward */
+    const float *x, *dy;  /* dy: backward only */
+    const float *mean;    /* the chunk's (the first row's values while summing forward) */
+    const float *scale;   /* forward: gamma istd; backward: istd */
+    const float *beta;    /* forward: beta; backward: unused */
+    const float *k, *dbeta, *dgamma; /* backward's dx pass */
+    double (*sums)[2][BN_CHUNK];     /* [block][which][channel] */
+    int R, C, c0, nc;
+} Chunk;
+
+static int blocks_of(int R, int nc) {
+    const size_t values = (size_t)R * nc, blocks = values / MIN_PER_BLOCK + 1;
+    const size_t cap = (size_t)R < NN_MAX_BLOCKS ? (size_t)R : NN_MAX_BLOCKS;
+    return blocks < cap ? (int)blocks : cap < 1 ? 1 : (int)cap;
+}
+
+/* Block sums[block][w][c] + ... in block order, for w = 0, 1 */
+static void add_blocks(double total[2][BN_CHUNK], double (*sums)[2][BN_CHUNK], int blocks,
+                       int nc) {
+    for (int w = 0; w < 2; w++)
+        for (int c = 0; c < nc; c++) {
+            double t = 0.0;
+            for (int k = 0; k < blocks; k++)
+                t += sums[k][w][c];
+            total[w][c] = t;
+        }
+}
+
+/* ------------------------------------------------------------ forward */
+
+/* s1 = sum of d, s2 = sum of d^2 over rows [lo, hi), d = x - shift: one
+ * pass, without the cancellation of E[x^2] - E[x]^2 when the mean is large
+ * against the spread */
+NN_BODY void moments_body(double *restrict s1, double *restrict s2, const float *x,
+                          const float *shift, size_t lo, size_t hi, int C, int nc) {
+    for (int c = 0; c < nc; c++)
+        s1[c] = s2[c] = 0.0;
+    for (size_t r = lo; r < hi; r++) {
+        const float *xr = x + r * (size_t)C;
+        for (int c = 0; c < nc; c++) {
+            const double d = (double)xr[c] - shift[c];
+            s1[c] += d;
+            s2[c] += d * d;
+        }
+    }
+}
+NN_VECTORIZED(moments,
+              (double *restrict s1, double *restrict s2, const float *x, const float *shift,
+               size_t lo, size_t hi, int C, int nc),
+              (s1, s2, x, shift, lo, hi, C, nc))
+
+/* y = (x - mean) scale + beta over rows [lo, hi) of the chunk */
+NN_BODY void normalize_body(float *y, const float *x, const float *restrict mean,
+                            const float *restrict scale, const float *restrict beta, size_t lo,
+                            size_t hi, int C, int nc) {
+    for (size_t r = lo; r < hi; r++) {
+        const float *xr = x + r * (size_t)C;
+        float *yr = y + r * (size_t)C;
+        for (int c = 0; c < nc; c++)
+            yr[c] = (xr[c] - mean[c]) * scale[c] + beta[c];
+    }
+}
+NN_VECTORIZED(normalize,
+              (float *y, const float *x, const float *restrict mean, const float *restrict scale,
+               const float *restrict beta, size_t lo, size_t hi, int C, int nc),
+              (y, x, mean, scale, beta, lo, hi, C, nc))
+
+static void moments_part(void *ctx, int part, int parts) {
+    const Chunk *k = ctx;
+    size_t lo, hi;
+    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
+    moments(k->sums[part][0], k->sums[part][1], k->x + k->c0, k->mean, lo, hi, k->C, k->nc);
+}
+
+static void normalize_part(void *ctx, int part, int parts) {
+    const Chunk *k = ctx;
+    size_t lo, hi;
+    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
+    normalize(k->y + k->c0, k->x + k->c0, k->mean, k->scale, k->beta, lo, hi, k->C, k->nc);
+}
+
+void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
+                        const float *gamma_beta, int R, int C, float momentum, float eps) {
+    const float *gamma = gamma_beta, *beta = gamma_beta + C;
+    double sums[NN_MAX_BLOCKS][2][BN_CHUNK], total[2][BN_CHUNK];
+    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
+        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
+        float mean[BN_CHUNK], scale[BN_CHUNK];
+        Chunk k = {.y = y, .x = x, .mean = x + c0, .scale = scale, .beta = beta + c0,
+                   .sums = sums, .R = R, .C = C, .c0 = c0, .nc = nc};
+        nn_parallel(moments_part, &k, blocks);
+        add_blocks(total, sums, blocks, nc);
+        for (int c = 0; c < nc; c++) {
+            const int ch = c0 + c;
+            const double dm = total[0][c] / R;
+            double var = total[1][c] / R - dm * dm;
+            var = var > 0.0 ? var : 0.0;
+            const float istd = (float)(1.0 / sqrt(var + eps));
+            mean[c] = (float)(x[ch] + dm); /* the shift was x's first row */
+            save[ch] = mean[c];
+            save[C + ch] = istd;
+            scale[c] = gamma[ch] * istd;
+            const double unbiased = R > 1 ? var * R / (R - 1) : var;
+            running[ch] = momentum * running[ch] + (1.0f - momentum) * mean[c];
+            running[C + ch] = momentum * running[C + ch] + (1.0f - momentum) * (float)unbiased;
+        }
+        k.mean = mean;
+        nn_parallel(normalize_part, &k, blocks);
+    }
+}
+
+void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
+                        int R, int C, float eps) {
+    const float *gamma = gamma_beta, *beta = gamma_beta + C;
+    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
+        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK;
+        float scale[BN_CHUNK];
+        for (int c = 0; c < nc; c++)
+            scale[c] = gamma[c0 + c] / sqrtf(running[C + c0 + c] + eps);
+        Chunk k = {.y = y, .x = x, .mean = running + c0, .scale = scale, .beta = beta + c0,
+                   .R = R, .C = C, .c0 = c0, .nc = nc};
+        nn_parallel(normalize_part, &k, blocks_of(R, nc));
+    }
+}
+
+/* ----------------------------------------------------------- backward */
+
+/* With xhat = (x - mean) istd: dbeta = sum dy, dgamma = sum dy xhat, and
+ * dx = gamma istd / R (R dy - dbeta - xhat dgamma), the batch statistics'
+ * own dependence on x included. */
+
+/* sdy and sdyx over rows [lo, hi) of the chunk */
+NN_BODY void grad_sums_body(double *restrict sdy, double *restrict sdyx, const float *dy,
+                            const float *x, const float *restrict mean,
+                            const float *restrict istd, size_t lo, size_t hi, int C, int nc) {
+    for (int c = 0; c < nc; c++)
+        sdy[c] = sdyx[c] = 0.0;
+    for (size_t r = lo; r < hi; r++) {
+        const float *xr = x + r * (size_t)C, *gr = dy + r * (size_t)C;
+        for (int c = 0; c < nc; c++) {
+            sdy[c] += gr[c];
+            sdyx[c] += (double)gr[c] * ((xr[c] - mean[c]) * istd[c]);
+        }
+    }
+}
+NN_VECTORIZED(grad_sums,
+              (double *restrict sdy, double *restrict sdyx, const float *dy, const float *x,
+               const float *restrict mean, const float *restrict istd, size_t lo, size_t hi,
+               int C, int nc),
+              (sdy, sdyx, dy, x, mean, istd, lo, hi, C, nc))
+
+/* dx over rows [lo, hi) of the chunk, k = gamma istd / R */
+NN_BODY void input_grad_body(float *dx, const float *dy, const float *x,
+                             const float *restrict mean, const float *restrict istd,
+                             const float *restrict k, const float *restrict dbeta,
+                             const float *restrict dgamma, size_t lo, size_t hi, int R, int C,
+                             int nc) {
+    const float fR = (float)R;
+    for (size_t r = lo; r < hi; r++) {
+        const float *xr = x + r * (size_t)C, *gr = dy + r * (size_t)C;
+        float *dr = dx + r * (size_t)C;
+        for (int c = 0; c < nc; c++) {
+            const float xhat = (xr[c] - mean[c]) * istd[c];
+            dr[c] = k[c] * (fR * gr[c] - dbeta[c] - xhat * dgamma[c]);
+        }
+    }
+}
+NN_VECTORIZED(input_grad,
+              (float *dx, const float *dy, const float *x, const float *restrict mean,
+               const float *restrict istd, const float *restrict k, const float *restrict dbeta,
+               const float *restrict dgamma, size_t lo, size_t hi, int R, int C, int nc),
+              (dx, dy, x, mean, istd, k, dbeta, dgamma, lo, hi, R, C, nc))
+
+static void grad_sums_part(void *ctx, int part, int parts) {
+    const Chunk *k = ctx;
+    size_t lo, hi;
+    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
+    grad_sums(k->sums[part][0], k->sums[part][1], k->dy + k->c0, k->x + k->c0, k->mean, k->scale,
+              lo, hi, k->C, k->nc);
+}
+
+static void input_grad_part(void *ctx, int part, int parts) {
+    const Chunk *k = ctx;
+    size_t lo, hi;
+    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
+    input_grad(k->y + k->c0, k->dy + k->c0, k->x + k->c0, k->mean, k->scale, k->k, k->dbeta,
+               k->dgamma, lo, hi, k->R, k->C, k->nc);
+}
+
+void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
+                           const float *save, const float *gamma_beta, int R, int C) {
+    double sums[NN_MAX_BLOCKS][2][BN_CHUNK], total[2][BN_CHUNK];
+    for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
+        const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
+        float dgamma[BN_CHUNK], dbeta[BN_CHUNK], kc[BN_CHUNK];
+        Chunk k = {.y = dx, .x = x, .dy = dy, .mean = save + c0, .scale = save + C + c0,
+                   .k = kc, .dbeta = dbeta, .dgamma = dgamma, .sums = sums, .R = R, .C = C,
+                   .c0 = c0, .nc = nc};
+        nn_parallel(grad_sums_part, &k, blocks);
+        add_blocks(total, sums, blocks, nc);
+        for (int c = 0; c < nc; c++) {
+            dbeta[c] = (float)total[0][c];
+            dgamma[c] = (float)total[1][c];
+            dgamma_beta[c0 + c] = dgamma[c];
+            dgamma_beta[C + c0 + c] = dbeta[c];
+            kc[c] = gamma_beta[c0 + c] * save[C + c0 + c] / (float)R;
+        }
+        if (dx)
+            nn_parallel(input_grad_part, &k, blocks);
+    }
+}
