@@ -281,6 +281,34 @@ TILE void forward_tile(float *y, const float *base, const float *Wt, const Conv 
             _mm512_storeu_ps(y + (size_t)p * OC + oc0 + 16 * v, acc[p][v]);
 }
 
+/* A row of n pixels is cut into as few tiles of at most `most` as it
+ * takes, of near-equal widths: 28 pixels at 13 a tile as 10 + 9 + 9,
+ * every tile wide enough to keep the FMA pipes full (13 + 13 + 2 would
+ * run the last two pixels on 4 dependent chains, at a quarter of the
+ * speed). Tile t is [tile_start(n, most, t), tile_start(n, most, t + 1)). */
+static int tile_count(int n, int most) {
+    return (n + most - 1) / most;
+}
+static int tile_start(int n, int most, int t) {
+    return (int)((long)n * t / tile_count(n, most));
+}
+
+/* The tile widths a switch can pass on as a constant, so that every
+ * width's accumulators live in registers */
+#define UP_TO_26(F)                                                                               \
+    F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11) F(12) F(13) F(14) F(15) F(16)       \
+    F(17) F(18) F(19) F(20) F(21) F(22) F(23) F(24) F(25) F(26)
+
+#define FORWARD_TILE(P)                                                                           \
+    case P:                                                                                      \
+        if (P * NV <= MAXP)                                                                      \
+            forward_tile(y, base, Wt, c, PS, P, NV, oc0);                                        \
+        break;
+TILE void forward_tiles(float *y, const float *base, const float *Wt, const Conv *c, int PS,
+                        int PB, int NV, int oc0) {
+    switch (PB) { UP_TO_26(FORWARD_TILE) }
+}
+
 /* Output rows [oh0, oh1) of one windowed image xs */
 NN_AVX512_TARGET static void tiles_forward(float *y, const float *xs, const float *Wt,
                                            const Conv *c, int oh0, int oh1) {
@@ -289,26 +317,17 @@ NN_AVX512_TARGET static void tiles_forward(float *y, const float *xs, const floa
         const float *row = xs + (size_t)oh * c->S * c->Wp * c->C;
         float *yr = y + (size_t)(oh - oh0) * c->OW * OC;
         for (int oc0 = 0; oc0 < OC;) {
-            const int nv = OC - oc0 >= 64 ? 4 : OC - oc0 >= 32 ? 2 : 1;
-            const int pb = nv == 4 ? 6 : nv == 2 ? 13 : 26;
-            int ow = 0;
-            for (; ow + pb <= c->OW; ow += pb) {
+            const int nv = OC - oc0 >= 64 ? 4 : OC - oc0 >= 32 ? 2 : 1, most = MAXP / nv;
+            for (int t = 0; t < tile_count(c->OW, most); t++) {
+                const int ow = tile_start(c->OW, most, t);
+                const int pb = tile_start(c->OW, most, t + 1) - ow;
                 const float *b = row + (size_t)ow * PS;
                 if (nv == 4)
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 6, 4, oc0);
+                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 4, oc0);
                 else if (nv == 2)
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 13, 2, oc0);
+                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 2, oc0);
                 else
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 26, 1, oc0);
-            }
-            for (; ow < c->OW; ow++) {
-                const float *b = row + (size_t)ow * PS;
-                if (nv == 4)
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 1, 4, oc0);
-                else if (nv == 2)
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 1, 2, oc0);
-                else
-                    forward_tile(yr + (size_t)ow * OC, b, Wt, c, PS, 1, 1, oc0);
+                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 1, oc0);
             }
             oc0 += 16 * nv;
         }
@@ -352,6 +371,16 @@ TILE void input_tile(float *dx, const float *d0, const float *W, const Conv *c, 
             _mm512_storeu_ps(dx + (size_t)p * c->C + c0 + 16 * v, acc[p][v]);
 }
 
+#define INPUT_TILE(P)                                                                             \
+    case P:                                                                                      \
+        if (P * NV <= MAXP)                                                                      \
+            input_tile(dx, d0, W, c, P, NV, c0);                                                 \
+        break;
+TILE void input_tiles(float *dx, const float *d0, const float *W, const Conv *c, int PB, int NV,
+                      int c0) {
+    switch (PB) { UP_TO_26(INPUT_TILE) }
+}
+
 /* dx of one image from dyp, its dy padded (stride 1) */
 NN_AVX512_TARGET static void tiles_input(float *dx, const float *dyp, const float *W,
                                          const Conv *c) {
@@ -361,26 +390,17 @@ NN_AVX512_TARGET static void tiles_input(float *dx, const float *dyp, const floa
         const float *drow = dyp + (size_t)(h + c->pad) * c->Wq * OC;
         float *xr = dx + (size_t)h * c->W_ * C;
         for (int c0 = 0; c0 < C;) {
-            const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1;
-            const int pb = nv == 4 ? 6 : nv == 2 ? 13 : 26;
-            int w = 0;
-            for (; w + pb <= c->W_; w += pb) {
+            const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1, most = MAXP / nv;
+            for (int t = 0; t < tile_count(c->W_, most); t++) {
+                const int w = tile_start(c->W_, most, t);
+                const int pb = tile_start(c->W_, most, t + 1) - w;
                 const float *d0 = drow + (size_t)(w + c->pad) * OC;
                 if (nv == 4)
-                    input_tile(xr + (size_t)w * C, d0, W, c, 6, 4, c0);
+                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 4, c0);
                 else if (nv == 2)
-                    input_tile(xr + (size_t)w * C, d0, W, c, 13, 2, c0);
+                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 2, c0);
                 else
-                    input_tile(xr + (size_t)w * C, d0, W, c, 26, 1, c0);
-            }
-            for (; w < c->W_; w++) {
-                const float *d0 = drow + (size_t)(w + c->pad) * OC;
-                if (nv == 4)
-                    input_tile(xr + (size_t)w * C, d0, W, c, 1, 4, c0);
-                else if (nv == 2)
-                    input_tile(xr + (size_t)w * C, d0, W, c, 1, 2, c0);
-                else
-                    input_tile(xr + (size_t)w * C, d0, W, c, 1, 1, c0);
+                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 1, c0);
             }
             c0 += 16 * nv;
         }
