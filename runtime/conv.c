@@ -54,7 +54,8 @@ typedef struct {
     float alpha;
     int B, H, W_, C, K, S, pad, OC, OH, OW;
     int Hp, Wp;     /* the input as the windows see it: padded, and cut to what they reach */
-    int Hq, Wq;     /* dy padded by K - 1 on every side, for the input gradient's tiles */
+    int Hq, Wq;     /* room for dy and its frame of zeros, for the input gradient's tiles */
+    int Z;          /* the frame: (K - 1) / S, the most dy rows a tap reaches before row 0 */
     size_t region;  /* floats of a thread's first scratch region */
     size_t scratch; /* floats of col per thread: nn_conv2d_scratch */
     int tiles;      /* the AVX-512 register tiles usable (TILE_*) */
@@ -91,6 +92,7 @@ static void setup(Conv *c) {
     c->Wp = (c->OW - 1) * c->S + c->K;
     c->Hq = c->OH + 2 * (c->K - 1);
     c->Wq = c->OW + 2 * (c->K - 1);
+    c->Z = (c->K - 1) / c->S;
     c->scratch = nn_conv2d_scratch(c->C, c->K, c->S, c->OC, c->OH, c->OW);
     c->region = c->scratch - (size_t)c->OC * kkc;
     c->tiles = 0;
@@ -98,9 +100,9 @@ static void setup(Conv *c) {
         c->tiles |= c->OC % 16 == 0 ? TILE_FORWARD : 0;
         c->tiles |= c->C % 16 == 0 ? TILE_WEIGHTS : 0;
         c->tiles |= c->OC % 16 == 0 && is_direct(c->K, c->C) ? TILE_FIELD : 0;
-        /* stride 1, and no window past the bottom or right of dy's padding */
-        c->tiles |= c->C % 16 == 0 && c->S == 1 && c->H + c->pad + c->K - 1 <= c->Hq &&
-                            c->W_ + c->pad + c->K - 1 <= c->Wq
+        /* no tap's dy row or column past the bottom or right of the frame */
+        c->tiles |= c->C % 16 == 0 && (c->H - 1 + c->pad) / c->S + c->Z < c->Hq &&
+                            (c->W_ - 1 + c->pad) / c->S + c->Z < c->Wq
                         ? TILE_INPUT
                         : 0;
     }
@@ -334,21 +336,26 @@ NN_AVX512_TARGET static void tiles_forward(float *y, const float *xs, const floa
     }
 }
 
-/* dx(PB consecutive pixels, 16 NV channels from c0): the sum over the
- * K x K window and the OC channels of dy (padded: row d0 is the pixel
- * under kh = kw = 0 shifted by K - 1) times W(OC, K, K, C) */
-TILE void input_tile(float *dx, const float *d0, const float *W, const Conv *c, int PB, int NV,
-                     int c0) {
+/* dx(PB pixels S apart in a row, 16 NV channels from c0): the sum over
+ * the taps that reach them and the OC channels of dy times W(OC, K, K, C).
+ * Tap (kh, kw) brings dy pixel ((h + pad - kh) / S, (w + pad - kw) / S) to
+ * dx pixel (h, w) where both divide: with h + pad = qh S + kh0, the taps
+ * kh = kh0 + i S, from dy row qh - i, and likewise along the row, so
+ * pixels S apart share their taps and read consecutive dy pixels. d0 is
+ * dy pixel (qh, qw) of the first, in dyp (dy framed by Z zeros); at
+ * stride 1 the taps are all K x K, in the order of the forward pass. */
+TILE void input_tile(float *dx, const float *d0, const float *W, const Conv *c, int kh0, int kw0,
+                     int PB, int NV, int c0) {
     __m512 acc[MAXP][4];
-    const int K = c->K, OC = c->OC, KKC = K * K * c->C;
+    const int K = c->K, S = c->S, OC = c->OC, KKC = K * K * c->C;
 #pragma GCC unroll 26
     for (int p = 0; p < PB; p++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
             acc[p][v] = _mm512_setzero_ps();
-    for (int kh = 0; kh < K; kh++)
-        for (int kw = 0; kw < K; kw++) {
-            const float *dp = d0 + ((size_t)(K - 1 - kh) * c->Wq + (K - 1 - kw)) * OC;
+    for (int kh = kh0, i = 0; kh < K; kh += S, i++)
+        for (int kw = kw0, j = 0; kw < K; kw += S, j++) {
+            const float *dp = d0 - ((size_t)i * c->Wq + (size_t)j) * OC;
             const float *wp = W + (size_t)(kh * K + kw) * c->C + c0;
             for (int oc = 0; oc < OC; oc++) {
                 __m512 wv[4];
@@ -368,41 +375,46 @@ TILE void input_tile(float *dx, const float *d0, const float *W, const Conv *c, 
     for (int p = 0; p < PB; p++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
-            _mm512_storeu_ps(dx + (size_t)p * c->C + c0 + 16 * v, acc[p][v]);
+            _mm512_storeu_ps(dx + (size_t)p * S * c->C + c0 + 16 * v, acc[p][v]);
 }
 
 #define INPUT_TILE(P)                                                                             \
     case P:                                                                                      \
         if (P * NV <= MAXP)                                                                      \
-            input_tile(dx, d0, W, c, P, NV, c0);                                                 \
+            input_tile(dx, d0, W, c, kh0, kw0, P, NV, c0);                                       \
         break;
-TILE void input_tiles(float *dx, const float *d0, const float *W, const Conv *c, int PB, int NV,
-                      int c0) {
+TILE void input_tiles(float *dx, const float *d0, const float *W, const Conv *c, int kh0, int kw0,
+                      int PB, int NV, int c0) {
     switch (PB) { UP_TO_26(INPUT_TILE) }
 }
 
-/* dx of one image from dyp, its dy padded (stride 1) */
+/* dx of one image from dyp, its dy framed by Z zeros: row by row, and in
+ * a row the S phases of w, each a run of pixels S apart */
 NN_AVX512_TARGET static void tiles_input(float *dx, const float *dyp, const float *W,
                                          const Conv *c) {
-    const int C = c->C, OC = c->OC;
+    const int C = c->C, OC = c->OC, S = c->S, Z = c->Z;
     for (int h = 0; h < c->H; h++) {
-        /* dy row h + pad - kh, padded by K - 1: row h + pad of dyp is under kh = K - 1 */
-        const float *drow = dyp + (size_t)(h + c->pad) * c->Wq * OC;
-        float *xr = dx + (size_t)h * c->W_ * C;
-        for (int c0 = 0; c0 < C;) {
-            const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1, most = MAXP / nv;
-            for (int t = 0; t < tile_count(c->W_, most); t++) {
-                const int w = tile_start(c->W_, most, t);
-                const int pb = tile_start(c->W_, most, t + 1) - w;
-                const float *d0 = drow + (size_t)(w + c->pad) * OC;
-                if (nv == 4)
-                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 4, c0);
-                else if (nv == 2)
-                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 2, c0);
-                else
-                    input_tiles(xr + (size_t)w * C, d0, W, c, pb, 1, c0);
+        const int kh0 = (h + c->pad) % S, qh = (h + c->pad) / S;
+        for (int pw = 0; pw < S && pw < c->W_; pw++) {
+            const int kw0 = (pw + c->pad) % S, qw = (pw + c->pad) / S;
+            const int n = (c->W_ - pw + S - 1) / S; /* pixels pw, pw + S, ... */
+            const float *drow = dyp + ((size_t)(qh + Z) * c->Wq + (size_t)(qw + Z)) * OC;
+            float *xr = dx + ((size_t)h * c->W_ + pw) * C;
+            for (int c0 = 0; c0 < C;) {
+                const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1, most = MAXP / nv;
+                for (int t = 0; t < tile_count(n, most); t++) {
+                    const int p0 = tile_start(n, most, t), pb = tile_start(n, most, t + 1) - p0;
+                    const float *d0 = drow + (size_t)p0 * OC;
+                    float *x0 = xr + (size_t)p0 * S * C;
+                    if (nv == 4)
+                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 4, c0);
+                    else if (nv == 2)
+                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 2, c0);
+                    else
+                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 1, c0);
+                }
+                c0 += 16 * nv;
             }
-            c0 += 16 * nv;
         }
     }
 }
@@ -652,16 +664,19 @@ static void weight_grad(float *dW, float *dWt, float *region, const float *x, co
 static void input_grad(float *dx, float *region, const float *dy, const Conv *c) {
     const int KKC = c->K * c->K * c->C, P = c->OH * c->OW, OC = c->OC;
     if (c->tiles & TILE_INPUT) {
-        /* dy framed by K - 1 zeros: only the frame is cleared, dy is copied over the rest */
-        const size_t Z = (size_t)c->K - 1, row = (size_t)c->Wq * OC, side = Z * OC;
+        /* dy framed by zeros, Z rows and columns before it and the rest of
+         * (Hq, Wq) after: only the frame is cleared, dy is copied over the rest */
+        const size_t Z = (size_t)c->Z, row = (size_t)c->Wq * OC, side = Z * OC;
+        const size_t tail = row - side - (size_t)c->OW * OC;
         memset(region, 0, Z * row * sizeof *region);
         for (int oh = 0; oh < c->OH; oh++) {
             float *r = region + (Z + (size_t)oh) * row;
             memset(r, 0, side * sizeof *r);
             memcpy(r + side, dy + (size_t)oh * c->OW * OC, (size_t)c->OW * OC * sizeof *r);
-            memset(r + side + (size_t)c->OW * OC, 0, side * sizeof *r);
+            memset(r + row - tail, 0, tail * sizeof *r);
         }
-        memset(region + (Z + (size_t)c->OH) * row, 0, Z * row * sizeof *region);
+        memset(region + (Z + (size_t)c->OH) * row, 0,
+               ((size_t)c->Hq - Z - (size_t)c->OH) * row * sizeof *region);
         tiles_input(dx, region, c->W, c);
     } else if (is_pointwise(c->K, c->S, c->pad)) {
         nn_gemm1(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, dx, KKC);
