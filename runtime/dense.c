@@ -16,6 +16,7 @@
  * passes read the forward OUTPUT y, which the generated code keeps anyway,
  * not the pre-activation.
  */
+#include <assert.h>
 #include <math.h>
 
 #include "nnrt.h"
@@ -304,11 +305,14 @@ NN_VECTORIZED(act_elementwise, (float *y, const float *x, size_t n, nn_act act, 
 #define BLOCK 4096
 #define MIN_PER_THREAD 32768 /* elements: below that a hand-off costs more than it saves */
 
-static void bias_act_rows(float *y, const float *b, int R, int N, nn_act act, float alpha) {
+/* y = act(x + b) over R rows of N; with a bias (or softmax) in place, x == y */
+static void bias_act_rows(float *y, const float *x, const float *b, int R, int N, nn_act act,
+                          float alpha) {
     if (!b && act != NN_SOFTMAX) {
-        act_elementwise(y, y, (size_t)R * N, act, alpha);
+        act_elementwise(y, x, (size_t)R * N, act, alpha);
         return;
     }
+    assert(x == y);
     const int rows = N >= BLOCK ? 1 : BLOCK / N;
     for (int r0 = 0; r0 < R; r0 += rows) {
         const int nr = R - r0 < rows ? R - r0 : rows;
@@ -329,7 +333,7 @@ static void bias_act_rows(float *y, const float *b, int R, int N, nn_act act, fl
 
 typedef struct {
     float *y;
-    const float *b;
+    const float *x, *b;
     int R, N;
     nn_act act;
     float alpha;
@@ -339,33 +343,23 @@ static void bias_act_part(void *ctx, int part, int parts) {
     const BiasAct *c = ctx;
     size_t lo, hi;
     nn_part((size_t)c->R, part, parts, 1, &lo, &hi);
-    bias_act_rows(c->y + lo * (size_t)c->N, c->b, (int)(hi - lo), c->N, c->act, c->alpha);
+    const size_t off = lo * (size_t)c->N;
+    bias_act_rows(c->y + off, c->x + off, c->b, (int)(hi - lo), c->N, c->act, c->alpha);
 }
 
-void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha) {
-    BiasAct c = {y, b, R, N, act, alpha};
+static void bias_act(float *y, const float *x, const float *b, int R, int N, nn_act act,
+                     float alpha) {
+    BiasAct c = {y, x, b, R, N, act, alpha};
     nn_parallel(bias_act_part, &c, (int)((size_t)R * N / MIN_PER_THREAD) + 1);
 }
 
-typedef struct {
-    float *y;
-    const float *x;
-    nn_act act;
-    float alpha;
-    size_t n;
-} Elementwise;
-
-static void elementwise_part(void *ctx, int part, int parts) {
-    const Elementwise *c = ctx;
-    size_t lo, hi;
-    nn_part(c->n, part, parts, 16, &lo, &hi);
-    act_elementwise(c->y + lo, c->x + lo, hi - lo, c->act, c->alpha);
+void nn_bias_act(float *y, const float *b, int R, int N, nn_act act, float alpha) {
+    bias_act(y, y, b, R, N, act, alpha);
 }
 
 void nn_act_forward(float *y, const float *x, int R, int N, nn_act act, float alpha) {
     if (act != NN_SOFTMAX) {
-        Elementwise c = {y, x, act, alpha, (size_t)R * N};
-        nn_parallel(elementwise_part, &c, (int)(c.n / MIN_PER_THREAD) + 1);
+        bias_act(y, x, NULL, R, N, act, alpha);
         return;
     }
     for (int r = 0; r < R; r++) {
