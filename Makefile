@@ -162,7 +162,7 @@ $(B)/bench/gemm: bench/gemm.c $(B)/libnnrt.a runtime/nnrt.h
 
 bench: deps
 	@NNC_DEPS=python3-torch scripts/deps.sh
-	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/bench/gemm
+	@$(MAKE) --no-print-directory all $(B)/fashion_mlp $(B)/keras_mnist_cnn $(B)/fashion_resnet $(B)/bench/gemm
 	@$(MAKE) --no-print-directory MPI=1 B=$(B)/mpi $(B)/mpi/fashion_mlp $(B)/mpi/keras_mnist_cnn
 	BENCH_BUILD=$(B) BENCH_MPI_BUILD=$(B)/mpi BENCH_CC="$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -I$(INC)" \
 	    BENCH_LIBS="$(LDLIBS_RT)" /usr/bin/python3 bench/run.py

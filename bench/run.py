@@ -4,11 +4,12 @@
 `make bench` builds the compiler, the seed models' trainers and
 build/bench/gemm, then runs this script, which measures on this machine:
 
-  - training throughput of the seed MLP at batch 64 and 256 and of the
-    Keras CNN at batch 128: `TRAINER bench` (runtime/bench.c), the median
-    over timed windows of the trainer's own loop on real data;
-  - the GEMM-only bound of the same steps (build/bench/gemm) and the
-    fraction of it nnc reaches;
+  - training throughput of the seed MLP at batch 64 and 256, of the
+    Keras CNN at batch 128 and of the residual CNN (fashion_resnet) at
+    batch 64: `TRAINER bench` (runtime/bench.c), the median over timed
+    windows of the trainer's own loop on real data;
+  - the GEMM-only bound of the MLP's and the Keras CNN's steps
+    (build/bench/gemm) and the fraction of it nnc reaches;
   - inference throughput at batches 1, 64 and 256 (the generated infer);
   - peak RSS of a training run (`TRAINER train --epochs 1`, ru_maxrss of
     the child from wait4);
@@ -48,7 +49,11 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 MODELS = [
     ("fashion_mlp", "models/fashion_mlp.model", [64, 256], "mlp"),
     ("keras_mnist_cnn", "models/keras_mnist_cnn.model", [128], "cnn"),
+    ("fashion_resnet", "models/fashion_resnet.model", [64], "resnet"),
 ]
+# Training steps per timed window (nnc) and per epoch (PyTorch): about a
+# second of each
+STEPS = {"mlp": 100, "cnn": 10, "resnet": 20}
 INFER_BATCHES = [1, 64, 256]
 
 
@@ -130,8 +135,8 @@ def gemm_bounds():
     return bounds, peak
 
 
-def nnc_bench(name, batch, threads=None):
-    steps = 10 if name == "keras_mnist_cnn" else 100
+def nnc_bench(name, kind, batch, threads=None):
+    steps = STEPS[kind]
     cmd = [os.path.join(BUILD, name), "bench", "--batch", str(batch), "--steps",
            str(steps // 2 if QUICK else steps), "--windows", "3" if QUICK else "7"]
     if threads:
@@ -151,7 +156,7 @@ def torch_configs(kind, batch):
 
 
 def torch_bench(kind, batch, threads):
-    steps = {"mlp": 100, "cnn": 10}[kind]
+    steps = STEPS[kind]
     cmd = ["/usr/bin/python3", "bench/torch_ref.py", "--model", kind, "--batch", str(batch),
            "--epochs", "3" if QUICK else "6", "--steps", str(steps), "--bench"]
     if threads:
@@ -194,7 +199,7 @@ def main():
     for name, _, batches, kind in MODELS:
         for batch in batches:
             log(f"bench: {name} batch {batch}: nnc")
-            n = nnc_bench(name, batch)
+            n = nnc_bench(name, kind, batch)
             log(f"bench: {name} batch {batch}: PyTorch, default threads, 1 and one per core")
             td, runs = torch_configs(kind, batch)
             best = max(runs.values(), key=lambda r: r["samples_per_s"])

@@ -8,7 +8,7 @@ parity notes read.
 
   /usr/bin/python3 bench/torch_ref.py --model mlp --epochs 10 --batch 64
   /usr/bin/python3 bench/torch_ref.py --model cnn --epochs 3 --batch 128 --threads 1
-  /usr/bin/python3 bench/torch_ref.py --model resnet --epochs 1 --limit 2000
+  /usr/bin/python3 bench/torch_ref.py --model resnet --epochs 3 --schedule cosine
 
 mlp and cnn keep torch's default initialisation (the README's parity
 numbers); resnet and densenet, the skip-connection models of issue 9,
@@ -26,6 +26,7 @@ part of a training run), then inference throughput at batches 1, 64 and
 import argparse
 import gzip
 import json
+import math
 import resource
 import statistics
 import struct
@@ -191,6 +192,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--schedule", default="none", choices=["none", "cosine"],
+                    help="cosine: nnc's `schedule cosine` (docs/trainer.md), per step from lr to 0")
     ap.add_argument("--steps", type=int, default=None,
                     help="stop each epoch after this many steps (throughput runs)")
     ap.add_argument("--bench", action="store_true",
@@ -204,6 +207,8 @@ def main():
     net = network(a.model)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     rates, acc, test_loss = [], 0.0, 0.0
+    steps_per_epoch = -(-len(xtr) // a.batch)
+    k = 0  # steps taken, Keras' step count from 0
     for epoch in range(1, a.epochs + 1):
         net.train()
         perm = torch.randperm(len(xtr))
@@ -212,6 +217,11 @@ def main():
             if a.steps and step >= a.steps:
                 break
             idx = perm[i:i + a.batch]
+            if a.schedule == "cosine":  # CosineDecay over the run, as runtime/schedule.c
+                frac = min(k / (a.epochs * steps_per_epoch), 1.0)
+                for group in opt.param_groups:
+                    group["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * frac))
+            k += 1
             opt.zero_grad()
             loss = nn.functional.cross_entropy(net(xtr[idx]), ytr[idx])
             loss.backward()
