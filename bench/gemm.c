@@ -126,14 +126,15 @@ static void product(const Product *p, int i, int copy) {
                 p->c + (size_t)i * p->c_step + (size_t)copy * p->c_copy, p->N);
 }
 
-/* A share of the images on one thread of the pool, on its own copies of
- * the shared operands, as runtime/conv.c deals them out */
+/* A share of the images on one thread of the pool, on that thread's own
+ * copies of the shared operands (there is one per thread, not per part),
+ * as runtime/conv.c deals them out */
 static void images_part(void *ctx, int part, int parts) {
     const Product *p = ctx;
     size_t lo, hi;
     nn_part((size_t)p->count, part, parts, 1, &lo, &hi);
     for (size_t i = lo; i < hi; i++)
-        product(p, (int)i, part);
+        product(p, (int)i, nn_thread_slot());
 }
 
 static void run(const Product *p, How how) {
