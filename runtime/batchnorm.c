@@ -29,8 +29,8 @@ typedef struct {
     const float *mean;    /* the chunk's (the first row's values while summing forward) */
     const float *scale;   /* forward: gamma istd; backward: istd */
     const float *beta;    /* forward: beta; backward: unused */
-    const float *k, *dbeta, *dgamma; /* backward's dx pass */
-    double (*sums)[2][BN_CHUNK];     /* [block][which][channel] */
+    const float *dx_scale, *dbeta, *dgamma; /* backward's dx pass: gamma istd / R, sums */
+    double (*sums)[2][BN_CHUNK];            /* [block][which][channel] */
     int R, C, c0, nc;
 } Chunk;
 
@@ -92,17 +92,19 @@ NN_VECTORIZED(normalize,
               (y, x, mean, scale, beta, lo, hi, C, nc))
 
 static void moments_part(void *ctx, int part, int parts) {
-    const Chunk *k = ctx;
+    const Chunk *chunk = ctx;
     size_t lo, hi;
-    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
-    moments(k->sums[part][0], k->sums[part][1], k->x + k->c0, k->mean, lo, hi, k->C, k->nc);
+    nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
+    moments(chunk->sums[part][0], chunk->sums[part][1], chunk->x + chunk->c0, chunk->mean, lo, hi,
+            chunk->C, chunk->nc);
 }
 
 static void normalize_part(void *ctx, int part, int parts) {
-    const Chunk *k = ctx;
+    const Chunk *chunk = ctx;
     size_t lo, hi;
-    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
-    normalize(k->y + k->c0, k->x + k->c0, k->mean, k->scale, k->beta, lo, hi, k->C, k->nc);
+    nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
+    normalize(chunk->y + chunk->c0, chunk->x + chunk->c0, chunk->mean, chunk->scale, chunk->beta,
+              lo, hi, chunk->C, chunk->nc);
 }
 
 void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
@@ -112,9 +114,9 @@ void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
     for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
         float mean[BN_CHUNK], scale[BN_CHUNK];
-        Chunk k = {.y = y, .x = x, .mean = x + c0, .scale = scale, .beta = beta + c0,
-                   .sums = sums, .R = R, .C = C, .c0 = c0, .nc = nc};
-        nn_parallel(moments_part, &k, blocks);
+        Chunk chunk = {.y = y, .x = x, .mean = x + c0, .scale = scale, .beta = beta + c0,
+                       .sums = sums, .R = R, .C = C, .c0 = c0, .nc = nc};
+        nn_parallel(moments_part, &chunk, blocks);
         add_blocks(total, sums, blocks, nc);
         for (int c = 0; c < nc; c++) {
             const int ch = c0 + c;
@@ -130,8 +132,8 @@ void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
             running[ch] = momentum * running[ch] + (1.0f - momentum) * mean[c];
             running[C + ch] = momentum * running[C + ch] + (1.0f - momentum) * (float)unbiased;
         }
-        k.mean = mean;
-        nn_parallel(normalize_part, &k, blocks);
+        chunk.mean = mean;
+        nn_parallel(normalize_part, &chunk, blocks);
     }
 }
 
@@ -143,9 +145,9 @@ void nn_batchnorm_infer(float *y, const float *x, const float *running, const fl
         float scale[BN_CHUNK];
         for (int c = 0; c < nc; c++)
             scale[c] = gamma[c0 + c] / sqrtf(running[C + c0 + c] + eps);
-        Chunk k = {.y = y, .x = x, .mean = running + c0, .scale = scale, .beta = beta + c0,
-                   .R = R, .C = C, .c0 = c0, .nc = nc};
-        nn_parallel(normalize_part, &k, blocks_of(R, nc));
+        Chunk chunk = {.y = y, .x = x, .mean = running + c0, .scale = scale, .beta = beta + c0,
+                       .R = R, .C = C, .c0 = c0, .nc = nc};
+        nn_parallel(normalize_part, &chunk, blocks_of(R, nc));
     }
 }
 
@@ -175,10 +177,10 @@ NN_VECTORIZED(grad_sums,
                int C, int nc),
               (sdy, sdyx, dy, x, mean, istd, lo, hi, C, nc))
 
-/* dx over rows [lo, hi) of the chunk, k = gamma istd / R */
+/* dx over rows [lo, hi) of the chunk */
 NN_BODY void input_grad_body(float *dx, const float *dy, const float *x,
                              const float *restrict mean, const float *restrict istd,
-                             const float *restrict k, const float *restrict dbeta,
+                             const float *restrict dx_scale, const float *restrict dbeta,
                              const float *restrict dgamma, size_t lo, size_t hi, int R, int C,
                              int nc) {
     const float fR = (float)R;
@@ -187,30 +189,32 @@ NN_BODY void input_grad_body(float *dx, const float *dy, const float *x,
         float *dr = dx + r * (size_t)C;
         for (int c = 0; c < nc; c++) {
             const float xhat = (xr[c] - mean[c]) * istd[c];
-            dr[c] = k[c] * (fR * gr[c] - dbeta[c] - xhat * dgamma[c]);
+            dr[c] = dx_scale[c] * (fR * gr[c] - dbeta[c] - xhat * dgamma[c]);
         }
     }
 }
 NN_VECTORIZED(input_grad,
               (float *dx, const float *dy, const float *x, const float *restrict mean,
-               const float *restrict istd, const float *restrict k, const float *restrict dbeta,
-               const float *restrict dgamma, size_t lo, size_t hi, int R, int C, int nc),
-              (dx, dy, x, mean, istd, k, dbeta, dgamma, lo, hi, R, C, nc))
+               const float *restrict istd, const float *restrict dx_scale,
+               const float *restrict dbeta, const float *restrict dgamma, size_t lo, size_t hi,
+               int R, int C, int nc),
+              (dx, dy, x, mean, istd, dx_scale, dbeta, dgamma, lo, hi, R, C, nc))
 
 static void grad_sums_part(void *ctx, int part, int parts) {
-    const Chunk *k = ctx;
+    const Chunk *chunk = ctx;
     size_t lo, hi;
-    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
-    grad_sums(k->sums[part][0], k->sums[part][1], k->dy + k->c0, k->x + k->c0, k->mean, k->scale,
-              lo, hi, k->C, k->nc);
+    nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
+    grad_sums(chunk->sums[part][0], chunk->sums[part][1], chunk->dy + chunk->c0,
+              chunk->x + chunk->c0, chunk->mean, chunk->scale, lo, hi, chunk->C, chunk->nc);
 }
 
 static void input_grad_part(void *ctx, int part, int parts) {
-    const Chunk *k = ctx;
+    const Chunk *chunk = ctx;
     size_t lo, hi;
-    nn_part((size_t)k->R, part, parts, 1, &lo, &hi);
-    input_grad(k->y + k->c0, k->dy + k->c0, k->x + k->c0, k->mean, k->scale, k->k, k->dbeta,
-               k->dgamma, lo, hi, k->R, k->C, k->nc);
+    nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
+    input_grad(chunk->y + chunk->c0, chunk->dy + chunk->c0, chunk->x + chunk->c0, chunk->mean,
+               chunk->scale, chunk->dx_scale, chunk->dbeta, chunk->dgamma, lo, hi, chunk->R,
+               chunk->C, chunk->nc);
 }
 
 void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
@@ -218,20 +222,20 @@ void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const
     double sums[NN_MAX_BLOCKS][2][BN_CHUNK], total[2][BN_CHUNK];
     for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
-        float dgamma[BN_CHUNK], dbeta[BN_CHUNK], kc[BN_CHUNK];
-        Chunk k = {.y = dx, .x = x, .dy = dy, .mean = save + c0, .scale = save + C + c0,
-                   .k = kc, .dbeta = dbeta, .dgamma = dgamma, .sums = sums, .R = R, .C = C,
-                   .c0 = c0, .nc = nc};
-        nn_parallel(grad_sums_part, &k, blocks);
+        float dgamma[BN_CHUNK], dbeta[BN_CHUNK], dx_scale[BN_CHUNK];
+        Chunk chunk = {.y = dx, .x = x, .dy = dy, .mean = save + c0, .scale = save + C + c0,
+                       .dx_scale = dx_scale, .dbeta = dbeta, .dgamma = dgamma, .sums = sums,
+                       .R = R, .C = C, .c0 = c0, .nc = nc};
+        nn_parallel(grad_sums_part, &chunk, blocks);
         add_blocks(total, sums, blocks, nc);
         for (int c = 0; c < nc; c++) {
             dbeta[c] = (float)total[0][c];
             dgamma[c] = (float)total[1][c];
             dgamma_beta[c0 + c] = dgamma[c];
             dgamma_beta[C + c0 + c] = dbeta[c];
-            kc[c] = gamma_beta[c0 + c] * save[C + c0 + c] / (float)R;
+            dx_scale[c] = gamma_beta[c0 + c] * save[C + c0 + c] / (float)R;
         }
         if (dx)
-            nn_parallel(input_grad_part, &k, blocks);
+            nn_parallel(input_grad_part, &chunk, blocks);
     }
 }
