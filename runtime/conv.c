@@ -31,7 +31,7 @@
 #include "nnrt.h"
 #include "simd.h"
 
-#if NN_HAS_AVX512_CODE
+#if NN_HAS_X86_INTRINSICS
 #include <immintrin.h>
 #endif
 
@@ -49,7 +49,8 @@ static int is_direct(int K, int C) {
 typedef struct {
     float *y, *dx, *dW, *db, *dy, *col, *partials;
     const float *x, *W, *b, *out; /* out: the layer's output y, for act' in backward */
-    const float *Wt;              /* forward, tiles or direct: W transposed, (KKC, OC) */
+    const float *Wt; /* forward: W transposed, (KKC, OC), or packed for the tiles; backward: packed
+                        for the input-gradient tiles */
     nn_act act;
     float alpha;
     int B, H, W_, C, K, S, pad, OC, OH, OW;
@@ -58,7 +59,9 @@ typedef struct {
     int Z;          /* the frame: (K - 1) / S, the most dy rows a tap reaches before row 0 */
     size_t region;  /* floats of a thread's first scratch region */
     size_t scratch; /* floats of col per thread: nn_conv2d_scratch */
-    int tiles;      /* the AVX-512 register tiles usable (TILE_*) */
+    int tiles;      /* the register tiles usable (TILE_*) */
+    int lanes;      /* their vector width in floats: 16 (AVX-512), 8 (AVX2), 0 (none) */
+    int nvmax;      /* the vectors of channels a tile holds at most: NVMAX of that width */
 } Conv;
 
 enum { TILE_FORWARD = 1, TILE_WEIGHTS = 2, TILE_INPUT = 4, TILE_FIELD = 8 };
@@ -96,12 +99,18 @@ static void setup(Conv *c) {
     c->scratch = nn_conv2d_scratch(c->C, c->K, c->S, c->OC, c->OH, c->OW);
     c->region = c->scratch - (size_t)c->OC * kkc;
     c->tiles = 0;
-    if (nn_have_avx512()) {
-        c->tiles |= c->OC % 16 == 0 ? TILE_FORWARD : 0;
-        c->tiles |= c->C % 16 == 0 ? TILE_WEIGHTS : 0;
-        c->tiles |= c->OC % 16 == 0 && is_direct(c->K, c->C) ? TILE_FIELD : 0;
+    c->lanes = !NN_HAS_X86_INTRINSICS              ? 0
+               : nn_isa_current() == NN_ISA_AVX512 ? 16
+               : nn_isa_current() == NN_ISA_AVX2   ? 8
+                                                   : 0;
+    c->nvmax = c->lanes == 16 ? 4 : 2;
+    if (c->lanes) {
+        const int L = c->lanes;
+        c->tiles |= c->OC % L == 0 ? TILE_FORWARD : 0;
+        c->tiles |= c->C % L == 0 ? TILE_WEIGHTS : 0;
+        c->tiles |= c->OC % L == 0 && is_direct(c->K, c->C) ? TILE_FIELD : 0;
         /* no tap's dy row or column past the bottom or right of the frame */
-        c->tiles |= c->C % 16 == 0 && (c->H - 1 + c->pad) / c->S + c->Z < c->Hq &&
+        c->tiles |= c->C % L == 0 && (c->H - 1 + c->pad) / c->S + c->Z < c->Hq &&
                             (c->W_ - 1 + c->pad) / c->S + c->Z < c->Wq
                         ? TILE_INPUT
                         : 0;
@@ -239,60 +248,27 @@ NN_VECTORIZED(direct_dweight,
               (float *restrict dWt, const float *x, const float *restrict dy, const Conv *c),
               (dWt, x, dy, c))
 
-/* ------------------------------------------- register tiles (AVX-512) */
-
-#if NN_HAS_AVX512_CODE
-#define TILE static inline __attribute__((always_inline)) NN_AVX512_TARGET
-#define MAXP 26 /* pixels (or channels) a tile can hold: 26 x 1 vector or 13 x 2 or 6 x 4 */
-
-/* y(PB pixels, 16 NV channels from oc0) of output pixels whose windows
- * start PS floats apart from base (a pixel of the windowed input), over
- * the K x K x C field; Wt is W transposed, (KKC, OC). PB and NV are
- * constants where this is inlined, so acc lives in registers. */
-TILE void forward_tile(float *y, const float *base, const float *Wt, const Conv *c, int PS, int PB,
-                       int NV, int oc0) {
-    __m512 acc[MAXP][4];
-    const int C = c->C, OC = c->OC;
-#pragma GCC unroll 26
-    for (int p = 0; p < PB; p++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[p][v] = _mm512_setzero_ps();
-    for (int kh = 0; kh < c->K; kh++)
-        for (int kw = 0; kw < c->K; kw++) {
-            const float *x0 = base + ((size_t)kh * c->Wp + kw) * C;
-            const float *w0 = Wt + (size_t)(kh * c->K + kw) * C * OC + oc0;
-            for (int ci = 0; ci < C; ci++) {
-                __m512 wv[4];
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    wv[v] = _mm512_loadu_ps(w0 + (size_t)ci * OC + 16 * v);
-#pragma GCC unroll 26
-                for (int p = 0; p < PB; p++) {
-                    const __m512 xb = _mm512_set1_ps(x0[(size_t)p * PS + ci]);
-#pragma GCC unroll 4
-                    for (int v = 0; v < NV; v++)
-                        acc[p][v] = _mm512_fmadd_ps(xb, wv[v], acc[p][v]);
-                }
-            }
-        }
-#pragma GCC unroll 26
-    for (int p = 0; p < PB; p++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            _mm512_storeu_ps(y + (size_t)p * OC + oc0 + 16 * v, acc[p][v]);
-}
+/* ------------------------------------------- register tiles (AVX-512, AVX2) */
 
 /* A row of n pixels is cut into as few tiles of at most `most` as it
  * takes, of near-equal widths: 28 pixels at 13 a tile as 10 + 9 + 9,
  * every tile wide enough to keep the FMA pipes full (13 + 13 + 2 would
  * run the last two pixels on 4 dependent chains, at a quarter of the
  * speed). Tile t is [tile_start(n, most, t), tile_start(n, most, t + 1)). */
-static int tile_count(int n, int most) {
+static inline int tile_count(int n, int most) {
     return (n + most - 1) / most;
 }
-static int tile_start(int n, int most, int t) {
+static inline int tile_start(int n, int most, int t) {
     return (int)((long)n * t / tile_count(n, most));
+}
+
+/* The vectors of channels a tile takes of the n from its first: as many
+ * as fit, up to nvmax (a power of 2) */
+static inline int vectors_for(int n, int lanes, int nvmax) {
+    int nv = nvmax;
+    while (nv > 1 && n < nv * lanes)
+        nv /= 2;
+    return nv;
 }
 
 /* The tile widths a switch can pass on as a constant, so that every
@@ -301,263 +277,99 @@ static int tile_start(int n, int most, int t) {
     F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11) F(12) F(13) F(14) F(15) F(16)       \
     F(17) F(18) F(19) F(20) F(21) F(22) F(23) F(24) F(25) F(26)
 
-#define FORWARD_TILE(P)                                                                           \
-    case P:                                                                                      \
-        if (P * NV <= MAXP)                                                                      \
-            forward_tile(y, base, Wt, c, PS, P, NV, oc0);                                        \
-        break;
-TILE void forward_tiles(float *y, const float *base, const float *Wt, const Conv *c, int PS,
-                        int PB, int NV, int oc0) {
-    switch (PB) { UP_TO_26(FORWARD_TILE) }
-}
+#if NN_HAS_X86_INTRINSICS
+/* 32 zmm: 24-26 accumulators, the weight vectors, broadcasts from memory */
+#define TILES(name) name##_avx512
+#define TILE_TARGET NN_AVX512_TARGET
+#define V __m512
+#define LANES 16
+#define VZERO() _mm512_setzero_ps()
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VSET1(x) _mm512_set1_ps(x)
+#define VFMA(a, b, acc) _mm512_fmadd_ps(a, b, acc)
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define MAXP 26 /* 26 pixels x 1 vector, 13 x 2 or 6 x 4 */
+#define NVMAX 4
+#define WACC 16
+#define TBMAX 8
+#define FACC 16
+#include "conv_tiles.h"
+#undef TILES
+#undef TILE_TARGET
+#undef V
+#undef LANES
+#undef VZERO
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef MAXP
+#undef NVMAX
+#undef WACC
+#undef TBMAX
+#undef FACC
 
-/* Output rows [oh0, oh1) of one windowed image xs */
-NN_AVX512_TARGET static void tiles_forward(float *y, const float *xs, const float *Wt,
-                                           const Conv *c, int oh0, int oh1) {
-    const int OC = c->OC, PS = c->S * c->C;
-    for (int oh = oh0; oh < oh1; oh++) {
-        const float *row = xs + (size_t)oh * c->S * c->Wp * c->C;
-        float *yr = y + (size_t)(oh - oh0) * c->OW * OC;
-        for (int oc0 = 0; oc0 < OC;) {
-            const int nv = OC - oc0 >= 64 ? 4 : OC - oc0 >= 32 ? 2 : 1, most = MAXP / nv;
-            for (int t = 0; t < tile_count(c->OW, most); t++) {
-                const int ow = tile_start(c->OW, most, t);
-                const int pb = tile_start(c->OW, most, t + 1) - ow;
-                const float *b = row + (size_t)ow * PS;
-                if (nv == 4)
-                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 4, oc0);
-                else if (nv == 2)
-                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 2, oc0);
-                else
-                    forward_tiles(yr + (size_t)ow * OC, b, Wt, c, PS, pb, 1, oc0);
-            }
-            oc0 += 16 * nv;
-        }
-    }
-}
+/* 16 ymm: 12 accumulators, up to 2 weight vectors and a broadcast */
+#define TILES(name) name##_avx2
+#define TILE_TARGET NN_AVX2_FMA_TARGET
+#define V __m256
+#define LANES 8
+#define VZERO() _mm256_setzero_ps()
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSET1(x) _mm256_set1_ps(x)
+#define VFMA(a, b, acc) _mm256_fmadd_ps(a, b, acc)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define MAXP 12 /* 12 pixels x 1 vector or 6 x 2 */
+#define NVMAX 2
+#define WACC 12
+#define TBMAX 12
+#define FACC 12
+#include "conv_tiles.h"
 
-/* dx(PB pixels S apart in a row, 16 NV channels from c0): the sum over
- * the taps that reach them and the OC channels of dy times W(OC, K, K, C).
- * Tap (kh, kw) brings dy pixel ((h + pad - kh) / S, (w + pad - kw) / S) to
- * dx pixel (h, w) where both divide: with h + pad = qh S + kh0, the taps
- * kh = kh0 + i S, from dy row qh - i, and likewise along the row, so
- * pixels S apart share their taps and read consecutive dy pixels. d0 is
- * dy pixel (qh, qw) of the first, in dyp (dy framed by Z zeros); at
- * stride 1 the taps are all K x K, in the order of the forward pass. */
-TILE void input_tile(float *dx, const float *d0, const float *W, const Conv *c, int kh0, int kw0,
-                     int PB, int NV, int c0) {
-    __m512 acc[MAXP][4];
-    const int K = c->K, S = c->S, OC = c->OC, KKC = K * K * c->C;
-#pragma GCC unroll 26
-    for (int p = 0; p < PB; p++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[p][v] = _mm512_setzero_ps();
-    for (int kh = kh0, i = 0; kh < K; kh += S, i++)
-        for (int kw = kw0, j = 0; kw < K; kw += S, j++) {
-            const float *dp = d0 - ((size_t)i * c->Wq + (size_t)j) * OC;
-            const float *wp = W + (size_t)(kh * K + kw) * c->C + c0;
-            for (int oc = 0; oc < OC; oc++) {
-                __m512 wv[4];
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    wv[v] = _mm512_loadu_ps(wp + (size_t)oc * KKC + 16 * v);
-#pragma GCC unroll 26
-                for (int p = 0; p < PB; p++) {
-                    const __m512 g = _mm512_set1_ps(dp[(size_t)p * OC + oc]);
-#pragma GCC unroll 4
-                    for (int v = 0; v < NV; v++)
-                        acc[p][v] = _mm512_fmadd_ps(g, wv[v], acc[p][v]);
-                }
-            }
-        }
-#pragma GCC unroll 26
-    for (int p = 0; p < PB; p++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            _mm512_storeu_ps(dx + (size_t)p * S * c->C + c0 + 16 * v, acc[p][v]);
-}
+#undef TILES
+#undef TILE_TARGET
+#undef V
+#undef LANES
+#undef VZERO
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef MAXP
+#undef NVMAX
+#undef WACC
+#undef TBMAX
+#undef FACC
 
-#define INPUT_TILE(P)                                                                             \
-    case P:                                                                                      \
-        if (P * NV <= MAXP)                                                                      \
-            input_tile(dx, d0, W, c, kh0, kw0, P, NV, c0);                                       \
-        break;
-TILE void input_tiles(float *dx, const float *d0, const float *W, const Conv *c, int kh0, int kw0,
-                      int PB, int NV, int c0) {
-    switch (PB) { UP_TO_26(INPUT_TILE) }
+/* Each in the variant of the vector width setup() chose */
+static void tiles_forward(float *y, const float *xs, const float *Wt, const Conv *c, int oh0,
+                          int oh1) {
+    if (c->lanes == 16)
+        tiles_forward_avx512(y, xs, Wt, c, oh0, oh1);
+    else
+        tiles_forward_avx2(y, xs, Wt, c, oh0, oh1);
 }
-
-/* dx of one image from dyp, its dy framed by Z zeros: row by row, and in
- * a row the S phases of w, each a run of pixels S apart */
-NN_AVX512_TARGET static void tiles_input(float *dx, const float *dyp, const float *W,
-                                         const Conv *c) {
-    const int C = c->C, OC = c->OC, S = c->S, Z = c->Z;
-    for (int h = 0; h < c->H; h++) {
-        const int kh0 = (h + c->pad) % S, qh = (h + c->pad) / S;
-        for (int pw = 0; pw < S && pw < c->W_; pw++) {
-            const int kw0 = (pw + c->pad) % S, qw = (pw + c->pad) / S;
-            const int n = (c->W_ - pw + S - 1) / S; /* pixels pw, pw + S, ... */
-            const float *drow = dyp + ((size_t)(qh + Z) * c->Wq + (size_t)(qw + Z)) * OC;
-            float *xr = dx + ((size_t)h * c->W_ + pw) * C;
-            for (int c0 = 0; c0 < C;) {
-                const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1, most = MAXP / nv;
-                for (int t = 0; t < tile_count(n, most); t++) {
-                    const int p0 = tile_start(n, most, t), pb = tile_start(n, most, t + 1) - p0;
-                    const float *d0 = drow + (size_t)p0 * OC;
-                    float *x0 = xr + (size_t)p0 * S * C;
-                    if (nv == 4)
-                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 4, c0);
-                    else if (nv == 2)
-                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 2, c0);
-                    else
-                        input_tiles(x0, d0, W, c, kh0, kw0, pb, 1, c0);
-                }
-                c0 += 16 * nv;
-            }
-        }
-    }
+static void tiles_input(float *dx, const float *dyp, const float *W, const Conv *c) {
+    if (c->lanes == 16)
+        tiles_input_avx512(dx, dyp, W, c);
+    else
+        tiles_input_avx2(dx, dyp, W, c);
 }
-
-/* dW(OB channels from oc0, window position (kh, kw), 16 NV input channels
- * from c0) += the sum over the image's output pixels of dy x */
-TILE void weight_tile(float *dW, const float *xs, const float *dy, const Conv *c, int kh, int kw,
-                      int OB, int NV, int oc0, int c0) {
-    __m512 acc[MAXP][4];
-    const int C = c->C, OC = c->OC, KKC = c->K * c->K * C;
-#pragma GCC unroll 26
-    for (int o = 0; o < OB; o++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[o][v] = _mm512_setzero_ps();
-    for (int oh = 0; oh < c->OH; oh++) {
-        const float *xr = xs + ((size_t)(oh * c->S + kh) * c->Wp + kw) * C + c0;
-        const float *dr = dy + (size_t)oh * c->OW * OC + oc0;
-        for (int ow = 0; ow < c->OW; ow++) {
-            __m512 xv[4];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                xv[v] = _mm512_loadu_ps(xr + (size_t)ow * c->S * C + 16 * v);
-#pragma GCC unroll 26
-            for (int o = 0; o < OB; o++) {
-                const __m512 g = _mm512_set1_ps(dr[(size_t)ow * OC + o]);
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    acc[o][v] = _mm512_fmadd_ps(g, xv[v], acc[o][v]);
-            }
-        }
-    }
-#pragma GCC unroll 26
-    for (int o = 0; o < OB; o++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            float *d = dW + (size_t)(oc0 + o) * KKC + (size_t)(kh * c->K + kw) * C + c0 + 16 * v;
-            _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[o][v]));
-        }
+static void tiles_weights(float *dW, const float *xs, const float *dy, const Conv *c) {
+    if (c->lanes == 16)
+        tiles_weights_avx512(dW, xs, dy, c);
+    else
+        tiles_weights_avx2(dW, xs, dy, c);
 }
-
-/* dW += this image's share, from its windowed input xs */
-NN_AVX512_TARGET static void tiles_weights(float *dW, const float *xs, const float *dy,
-                                           const Conv *c) {
-    const int C = c->C, OC = c->OC;
-    for (int kh = 0; kh < c->K; kh++)
-        for (int kw = 0; kw < c->K; kw++)
-            for (int c0 = 0; c0 < C;) {
-                const int nv = C - c0 >= 64 ? 4 : C - c0 >= 32 ? 2 : 1;
-                const int ob = nv == 4 ? 4 : nv == 2 ? 8 : 16;
-                int oc0 = 0;
-                for (; oc0 + ob <= OC; oc0 += ob) {
-                    if (nv == 4)
-                        weight_tile(dW, xs, dy, c, kh, kw, 4, 4, oc0, c0);
-                    else if (nv == 2)
-                        weight_tile(dW, xs, dy, c, kh, kw, 8, 2, oc0, c0);
-                    else
-                        weight_tile(dW, xs, dy, c, kh, kw, 16, 1, oc0, c0);
-                }
-                for (; oc0 < OC; oc0++) {
-                    if (nv == 4)
-                        weight_tile(dW, xs, dy, c, kh, kw, 1, 4, oc0, c0);
-                    else if (nv == 2)
-                        weight_tile(dW, xs, dy, c, kh, kw, 1, 2, oc0, c0);
-                    else
-                        weight_tile(dW, xs, dy, c, kh, kw, 1, 1, oc0, c0);
-                }
-                c0 += 16 * nv;
-            }
-}
-/* dWt(TB taps from t0, 16 NV channels from oc0) += the sum over the
- * image's output pixels of x(tap) dy, for a small field (is_direct): off
- * holds each tap's offset in a window of the windowed input xs */
-TILE void field_tile(float *dWt, const float *xs, const float *dy, const int *off, const Conv *c,
-                     int TB, int NV, int t0, int oc0) {
-    __m512 acc[8][4];
-    const int OC = c->OC, PS = c->S * c->C;
-    int o[8];
-#pragma GCC unroll 8
-    for (int k = 0; k < TB; k++) {
-        o[k] = off[t0 + k];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[k][v] = _mm512_setzero_ps();
-    }
-    for (int oh = 0; oh < c->OH; oh++) {
-        const float *xr = xs + (size_t)oh * c->S * c->Wp * c->C;
-        const float *dr = dy + (size_t)oh * c->OW * OC + oc0;
-        for (int ow = 0; ow < c->OW; ow++) {
-            __m512 g[4];
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                g[v] = _mm512_loadu_ps(dr + (size_t)ow * OC + 16 * v);
-            const float *w = xr + (size_t)ow * PS;
-#pragma GCC unroll 8
-            for (int k = 0; k < TB; k++) {
-                const __m512 xb = _mm512_set1_ps(w[o[k]]);
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    acc[k][v] = _mm512_fmadd_ps(xb, g[v], acc[k][v]);
-            }
-        }
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < TB; k++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            float *d = dWt + (size_t)(t0 + k) * OC + oc0 + 16 * v;
-            _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), acc[k][v]));
-        }
-}
-
-/* dWt (KKC, OC) += this image's share, for a small field and OC a multiple
- * of 16: taps in blocks of 8 (4 with 64 channels a tile) */
-NN_AVX512_TARGET static void tiles_field(float *dWt, const float *xs, const float *dy,
-                                         const Conv *c) {
-    int off[DIRECT_KKC], KKC = 0;
-    for (int kh = 0; kh < c->K; kh++)
-        for (int kw = 0; kw < c->K; kw++)
-            for (int ci = 0; ci < c->C; ci++)
-                off[KKC++] = (kh * c->Wp + kw) * c->C + ci;
-    for (int oc0 = 0; oc0 < c->OC;) {
-        const int nv = c->OC - oc0 >= 64 ? 4 : c->OC - oc0 >= 32 ? 2 : 1;
-        const int tb = nv == 4 ? 4 : 8;
-        int t0 = 0;
-        for (; t0 + tb <= KKC; t0 += tb) {
-            if (nv == 4)
-                field_tile(dWt, xs, dy, off, c, 4, 4, t0, oc0);
-            else if (nv == 2)
-                field_tile(dWt, xs, dy, off, c, 8, 2, t0, oc0);
-            else
-                field_tile(dWt, xs, dy, off, c, 8, 1, t0, oc0);
-        }
-        for (; t0 < KKC; t0++) {
-            if (nv == 4)
-                field_tile(dWt, xs, dy, off, c, 1, 4, t0, oc0);
-            else if (nv == 2)
-                field_tile(dWt, xs, dy, off, c, 1, 2, t0, oc0);
-            else
-                field_tile(dWt, xs, dy, off, c, 1, 1, t0, oc0);
-        }
-        oc0 += 16 * nv;
-    }
+static void tiles_field(float *dWt, const float *xs, const float *dy, const Conv *c) {
+    if (c->lanes == 16)
+        tiles_field_avx512(dWt, xs, dy, c);
+    else
+        tiles_field_avx2(dWt, xs, dy, c);
 }
 #else /* setup() enables no tiles: the calls below are never reached */
 #define tiles_forward(y, xs, Wt, c, oh0, oh1) ((void)0)
@@ -583,6 +395,35 @@ static void transpose(float *t, const float *m, int rows, int cols) {
     for (int r = 0; r < rows; r++)
         for (int k = 0; k < cols; k++)
             t[(size_t)k * rows + r] = m[(size_t)r * cols + k];
+}
+
+/* W(OC, K, K, C) as the input-gradient tiles read it: the blocks of
+ * channels they take (vectors_for), each block of w channels from c0 a
+ * (K K, OC, w) array at p + c0 K K OC */
+static void pack_taps(float *p, const float *W, int OC, int KK, int C, int lanes, int nvmax) {
+    for (int c0 = 0; c0 < C;) {
+        const int w = lanes * vectors_for(C - c0, lanes, nvmax);
+        float *blk = p + (size_t)c0 * KK * OC;
+        for (int t = 0; t < KK; t++)
+            for (int oc = 0; oc < OC; oc++)
+                for (int j = 0; j < w; j++)
+                    blk[((size_t)t * OC + oc) * w + j] = W[((size_t)oc * KK + t) * C + c0 + j];
+        c0 += w;
+    }
+}
+
+/* W(OC, KKC) as the forward tiles read it: the blocks of channels they
+ * take (vectors_for), each block of w channels from oc0 a (KKC, w) matrix
+ * at p + oc0 KKC */
+static void pack_blocks(float *p, const float *W, int OC, int KKC, int lanes, int nvmax) {
+    for (int oc0 = 0; oc0 < OC;) {
+        const int w = lanes * vectors_for(OC - oc0, lanes, nvmax);
+        float *blk = p + (size_t)oc0 * KKC;
+        for (int t = 0; t < KKC; t++)
+            for (int j = 0; j < w; j++)
+                blk[(size_t)t * w + j] = W[(size_t)(oc0 + j) * KKC + t];
+        oc0 += w;
+    }
 }
 
 /* Part `part` of the forward pass: a share of the B*OH output rows (whole
@@ -633,7 +474,10 @@ void nn_conv2d_forward(float *y, const float *x, const float *W, const float *b,
     if ((c.tiles & TILE_FORWARD) || is_direct(K, C)) {
         /* once, in the caller's scratch, past the region every part's images use */
         float *Wt = col + (size_t)nn_thread_slot() * c.scratch + c.region;
-        transpose(Wt, W, OC, K * K * C);
+        if (c.tiles & TILE_FORWARD)
+            pack_blocks(Wt, W, OC, K * K * C, c.lanes, c.nvmax);
+        else
+            transpose(Wt, W, OC, K * K * C);
         c.Wt = Wt;
     }
     nn_parallel(forward_part, &c, parts_for(&c, B * OH));
@@ -677,7 +521,7 @@ static void input_grad(float *dx, float *region, const float *dy, const Conv *c)
         }
         memset(region + (Z + (size_t)c->OH) * row, 0,
                ((size_t)c->Hq - Z - (size_t)c->OH) * row * sizeof *region);
-        tiles_input(dx, region, c->W, c);
+        tiles_input(dx, region, c->Wt, c);
     } else if (is_pointwise(c->K, c->S, c->pad)) {
         nn_gemm1(0, 0, P, KKC, OC, 1.0f, dy, OC, c->W, KKC, 0.0f, dx, KKC);
     } else {
@@ -755,6 +599,15 @@ void nn_conv2d_backward(float *dx, float *dW, float *db, float *dy, const float 
               .W = W, .out = y, .act = act, .alpha = alpha, .B = B, .H = H, .W_ = W_, .C = C,
               .K = K, .S = S, .pad = pad, .OC = OC, .OH = OH, .OW = OW};
     setup(&c);
+    if (dx && (c.tiles & TILE_INPUT)) {
+        /* once, in the caller's scratch past the region: where the direct
+         * weight gradient would sum, unused with these tiles (C is a
+         * multiple of the vector width, so the weight tiles run) */
+        assert(c.tiles & TILE_WEIGHTS);
+        float *Wp = col + (size_t)nn_thread_slot() * c.scratch + c.region;
+        pack_taps(Wp, W, OC, K * K, C, c.lanes, c.nvmax);
+        c.Wt = Wp;
+    }
     const int shards = parts_for(&c, B);
     assert(shards <= NN_MAX_BLOCKS);
     nn_parallel(backward_part, &c, shards);

@@ -24,7 +24,7 @@
 
 #define SPARSE_MAX_B 1024 /* batch rows the sparse weight gradient lists on the stack */
 
-#if NN_HAS_AVX512_CODE
+#if NN_HAS_X86_INTRINSICS
 #include <immintrin.h>
 #define TILE static inline __attribute__((always_inline)) NN_AVX512_TARGET
 

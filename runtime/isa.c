@@ -22,7 +22,7 @@ static nn_isa cpu_best(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v4")) /* AVX-512 F, BW, DQ, VL: what simd.h compiles for */
         return NN_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2"))
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) /* the AVX2 tiles' FMA */
         return NN_ISA_AVX2;
 #endif
     return NN_ISA_GENERIC;

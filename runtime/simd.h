@@ -26,10 +26,13 @@
 #define NN_BODY static inline __attribute__((always_inline))
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_HAS_AVX512_CODE 1
-/* Kernels written with AVX-512 intrinsics (the register tiles) are compiled
- * with NN_AVX512_TARGET and called only when nn_have_avx512() */
+#define NN_HAS_X86_INTRINSICS 1
+/* Kernels written with intrinsics (the register tiles) are compiled with
+ * NN_AVX512_TARGET and called only when nn_have_avx512(), or with
+ * NN_AVX2_FMA_TARGET and called only when nn_isa_current() is AVX2 (which
+ * isa.c chooses only where the CPU also has FMA) */
 #define NN_AVX512_TARGET __attribute__((target("avx512f")))
+#define NN_AVX2_FMA_TARGET __attribute__((target("avx2,fma")))
 #define NN_V4_TARGET __attribute__((target("arch=x86-64-v4")))
 #define NN_V3_TARGET __attribute__((target("avx2")))
 #define NN_VECTORIZED(name, params, args)                                                        \
@@ -44,13 +47,13 @@
         }                                                                                        \
     }
 #else
-#define NN_HAS_AVX512_CODE 0
+#define NN_HAS_X86_INTRINSICS 0
 #define NN_VECTORIZED(name, params, args)                                                        \
     static void name params { name##_body args; }
 #endif
 
 static inline int nn_have_avx512(void) {
-    return NN_HAS_AVX512_CODE && nn_isa_current() == NN_ISA_AVX512;
+    return NN_HAS_X86_INTRINSICS && nn_isa_current() == NN_ISA_AVX512;
 }
 
 #endif
