@@ -300,21 +300,6 @@ static inline int vectors_for(int n, int lanes, int nvmax) {
 #define TBMAX 8
 #define FACC 16
 #include "conv_tiles.h"
-#undef TILES
-#undef TILE_TARGET
-#undef V
-#undef LANES
-#undef VZERO
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef MAXP
-#undef NVMAX
-#undef WACC
-#undef TBMAX
-#undef FACC
 
 /* 16 ymm: 12 accumulators, up to 2 weight vectors and a broadcast */
 #define TILES(name) name##_avx2
@@ -333,22 +318,6 @@ static inline int vectors_for(int n, int lanes, int nvmax) {
 #define TBMAX 12
 #define FACC 12
 #include "conv_tiles.h"
-
-#undef TILES
-#undef TILE_TARGET
-#undef V
-#undef LANES
-#undef VZERO
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef MAXP
-#undef NVMAX
-#undef WACC
-#undef TBMAX
-#undef FACC
 
 /* Each in the variant of the vector width setup() chose */
 static void tiles_forward(float *y, const float *xs, const float *Wt, const Conv *c, int oh0,

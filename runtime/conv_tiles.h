@@ -16,7 +16,8 @@
  * the register file: AVX-512 has 32 registers and broadcasts from memory
  * inside the FMA, AVX2 has 16 and a broadcast takes one. Every output
  * element is one accumulator summed in the same order at any width and any
- * tile shape, so the variants give the same bits as each other.
+ * tile shape, so the variants give the same bits as each other. It
+ * undefines all of these at its end, ready for the next variant.
  */
 
 #define TILE static inline __attribute__((always_inline)) TILE_TARGET
@@ -333,3 +334,18 @@ TILE_TARGET static void TILES(tiles_field)(float *dWt, const float *xs, const fl
 }
 #undef FIELD_TB
 #undef TILE
+#undef TILES
+#undef TILE_TARGET
+#undef V
+#undef LANES
+#undef VZERO
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef MAXP
+#undef NVMAX
+#undef WACC
+#undef TBMAX
+#undef FACC
