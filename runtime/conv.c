@@ -19,7 +19,7 @@
  *     for the forward over a batch of 128 on one core, 16 against 21 for
  *     the input gradient, 17 against 22 for the weights; on Zen 3 (AVX2),
  *     the residual CNN's 3x3 layers at batch 64 on one core: forward
- *     85-89 GFLOP/s against sgemm's 49-70, of a 99 FMA peak;
+ *     76-90 GFLOP/s with W packed against 49-70 without, of a 99 FMA peak;
  *   - directly, vectorized along the output channels, when the receptive
  *     field is at most DIRECT_KKC values (a first layer on one or three
  *     channels: sgemm runs a K = 9 product at a quarter of its speed);
@@ -71,6 +71,10 @@ typedef struct {
 
 enum { TILE_FORWARD = 1, TILE_WEIGHTS = 2, TILE_INPUT = 4, TILE_FIELD = 8 };
 
+/* The vectors of channels a tile holds at most, per width: conv_tiles.h's
+ * NVMAX, and setup()'s nvmax for the packing that matches it */
+enum { NVMAX_AVX512 = 4, NVMAX_AVX2 = 2 };
+
 static size_t max3(size_t a, size_t b, size_t c) {
     size_t m = a > b ? a : b;
     return m > c ? m : c;
@@ -108,7 +112,7 @@ static void setup(Conv *c) {
                : nn_isa_current() == NN_ISA_AVX512 ? 16
                : nn_isa_current() == NN_ISA_AVX2   ? 8
                                                    : 0;
-    c->nvmax = c->lanes == 16 ? 4 : 2;
+    c->nvmax = c->lanes == 16 ? NVMAX_AVX512 : NVMAX_AVX2;
     if (c->lanes) {
         const int L = c->lanes;
         c->tiles |= c->OC % L == 0 ? TILE_FORWARD : 0;
@@ -295,7 +299,7 @@ static inline int vectors_for(int n, int lanes, int nvmax) {
 #define VFMA(a, b, acc) _mm512_fmadd_ps(a, b, acc)
 #define VADD(a, b) _mm512_add_ps(a, b)
 #define MAXP 26 /* 26 pixels x 1 vector, 13 x 2 or 6 x 4 */
-#define NVMAX 4
+#define NVMAX NVMAX_AVX512
 #define WACC 16
 #define TBMAX 8
 #define FACC 16
@@ -313,7 +317,7 @@ static inline int vectors_for(int n, int lanes, int nvmax) {
 #define VFMA(a, b, acc) _mm256_fmadd_ps(a, b, acc)
 #define VADD(a, b) _mm256_add_ps(a, b)
 #define MAXP 12 /* 12 pixels x 1 vector or 6 x 2 */
-#define NVMAX 2
+#define NVMAX NVMAX_AVX2
 #define WACC 12
 #define TBMAX 12
 #define FACC 12
