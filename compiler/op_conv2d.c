@@ -70,7 +70,7 @@ static size_t conv2d_scratch(const Op *op) {
     const size_t cols = OH * OW * K * K * C;
     const size_t padded = ((OH - 1) * S + K) * ((OW - 1) * S + K) * C;
     const size_t dy = (OH + 2 * (K - 1)) * (OW + 2 * (K - 1)) * OC;
-    return max3(cols, padded, dy) + OC * K * K * C;
+    return max3(cols, padded + OC * K * K * C, dy) + OC * K * K * C;
 }
 
 /* nn_conv2d_partials in runtime/nnrt.h: the same formula, for at most

@@ -186,17 +186,22 @@ TILE_TARGET static void TILES(tiles_input)(float *dx, const float *dyp, const fl
 }
 
 /* dW(OB channels from oc0, window position (kh, kw), LANES NV input
- * channels from c0) += the sum over the image's output pixels of dy x */
-TILE void TILES(weight_tile)(float *dW, const float *xs, const float *dy, const Conv *c, int kh,
-                             int kw, int OB, int NV, int oc0, int c0) {
+ * channels from c0) += the sum over the image's output pixels of dy x,
+ * over output rows [oh0, oh1): a band of rows, the image's whole sum
+ * carried from band to band in T (laid out as dW), so each element is
+ * still one chain over the pixels in order. The first band starts it from
+ * zero, the last adds it to dW. */
+TILE void TILES(weight_tile)(float *dW, float *T, const float *xs, const float *dy, const Conv *c,
+                             int kh, int kw, int OB, int NV, int oc0, int c0, int oh0, int oh1) {
     V acc[WACC][NVMAX];
     const int C = c->C, OC = c->OC, KKC = c->K * c->K * C;
+    const size_t at = (size_t)oc0 * KKC + (size_t)(kh * c->K + kw) * C + c0;
 #pragma GCC unroll 16
     for (int o = 0; o < OB; o++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++)
-            acc[o][v] = VZERO();
-    for (int oh = 0; oh < c->OH; oh++) {
+            acc[o][v] = oh0 == 0 ? VZERO() : VLOAD(T + at + (size_t)o * KKC + LANES * v);
+    for (int oh = oh0; oh < oh1; oh++) {
         const float *xr = xs + ((size_t)(oh * c->S + kh) * c->Wp + kw) * C + c0;
         const float *dr = dy + (size_t)oh * c->OW * OC + oc0;
         for (int ow = 0; ow < c->OW; ow++) {
@@ -217,44 +222,56 @@ TILE void TILES(weight_tile)(float *dW, const float *xs, const float *dy, const 
     for (int o = 0; o < OB; o++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
-            float *d = dW + (size_t)(oc0 + o) * KKC + (size_t)(kh * c->K + kw) * C + c0 + LANES * v;
-            VSTORE(d, VADD(VLOAD(d), acc[o][v]));
+            const size_t i = at + (size_t)o * KKC + LANES * v;
+            if (oh1 == c->OH)
+                VSTORE(dW + i, VADD(VLOAD(dW + i), acc[o][v]));
+            else
+                VSTORE(T + i, acc[o][v]);
         }
 }
 
 #define WEIGHT_TILE(P)                                                                            \
     case P:                                                                                      \
         if (P <= WACC / NV)                                                                      \
-            TILES(weight_tile)(dW, xs, dy, c, kh, kw, P, NV, oc0, c0);                           \
+            TILES(weight_tile)(dW, T, xs, dy, c, kh, kw, P, NV, oc0, c0, oh0, oh1);              \
         break;
-TILE void TILES(weight_tiles)(float *dW, const float *xs, const float *dy, const Conv *c, int kh,
-                              int kw, int OB, int NV, int oc0, int c0) {
+TILE void TILES(weight_tiles)(float *dW, float *T, const float *xs, const float *dy,
+                              const Conv *c, int kh, int kw, int OB, int NV, int oc0, int c0,
+                              int oh0, int oh1) {
     switch (OB) { UP_TO_26(WEIGHT_TILE) }
 }
 #undef WEIGHT_TILE
 
-/* dW += this image's share, from its windowed input xs: the output
- * channels in blocks of near-equal size (tile_start), as many as the
- * accumulators allow, so that no block runs on too few FMA chains */
-TILE_TARGET static void TILES(tiles_weights)(float *dW, const float *xs, const float *dy,
-                                             const Conv *c) {
+/* dW += this image's share, from its windowed input xs, c->band output
+ * rows at a time, so that the rows of x and dy every tile of a band reads
+ * stay in L1 (T: the sums between bands). The output channels go in
+ * blocks of near-equal size (tile_start), as many as the accumulators
+ * allow, so that no block runs on too few FMA chains. */
+TILE_TARGET static void TILES(tiles_weights)(float *dW, float *T, const float *xs,
+                                             const float *dy, const Conv *c) {
     const int C = c->C, OC = c->OC;
-    for (int kh = 0; kh < c->K; kh++)
-        for (int kw = 0; kw < c->K; kw++)
-            for (int c0 = 0; c0 < C;) {
-                const int nv = vectors_for(C - c0, LANES, NVMAX), most = WACC / nv;
-                for (int t = 0; t < tile_count(OC, most); t++) {
-                    const int oc0 = tile_start(OC, most, t);
-                    const int ob = tile_start(OC, most, t + 1) - oc0;
-                    if (NVMAX >= 4 && nv == 4)
-                        TILES(weight_tiles)(dW, xs, dy, c, kh, kw, ob, 4, oc0, c0);
-                    else if (nv == 2)
-                        TILES(weight_tiles)(dW, xs, dy, c, kh, kw, ob, 2, oc0, c0);
-                    else
-                        TILES(weight_tiles)(dW, xs, dy, c, kh, kw, ob, 1, oc0, c0);
+    for (int oh0 = 0; oh0 < c->OH; oh0 += c->band) {
+        const int oh1 = oh0 + c->band < c->OH ? oh0 + c->band : c->OH;
+        for (int kh = 0; kh < c->K; kh++)
+            for (int kw = 0; kw < c->K; kw++)
+                for (int c0 = 0; c0 < C;) {
+                    const int nv = vectors_for(C - c0, LANES, NVMAX), most = WACC / nv;
+                    for (int t = 0; t < tile_count(OC, most); t++) {
+                        const int oc0 = tile_start(OC, most, t);
+                        const int ob = tile_start(OC, most, t + 1) - oc0;
+                        if (NVMAX >= 4 && nv == 4)
+                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 4, oc0, c0, oh0,
+                                                oh1);
+                        else if (nv == 2)
+                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 2, oc0, c0, oh0,
+                                                oh1);
+                        else
+                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 1, oc0, c0, oh0,
+                                                oh1);
+                    }
+                    c0 += LANES * nv;
                 }
-                c0 += LANES * nv;
-            }
+    }
 }
 
 /* dWt(TB taps from t0, LANES NV channels from oc0) += the sum over the
