@@ -520,8 +520,9 @@ static void emit_descriptor(Emit *e) {
     emit_out(e, "const nn_model_desc %s_model = {\n", N);
     emit_out(e, "    .name = \"%s\",\n    .source = ", N);
     emit_c_string(e, m->source_path, strlen(m->source_path));
+    /* as deployed code computes it, without the trainer's own fusions */
     emit_out(e, ",\n    .fingerprint = UINT64_C(0x%016llx),\n",
-        (unsigned long long)model_fingerprint(m));
+        (unsigned long long)model_fingerprint(fuse_activations(e->written, false)));
     emit_out(e, "    .in_h = %d, .in_w = %d, .in_c = %d, .in_size = %zu,\n", in.h, in.w, in.c,
         shape_size(in));
     emit_out(e, "    .out_size = %zu,\n", shape_size(output_op(m)->out));
@@ -652,7 +653,7 @@ const char *header_guard(const char *h_name) {
 int emit_model(const Model *written, const char *c_path, const char *h_path) {
     Emit e = {0};
     e.written = written;
-    e.m = fuse_activations(written);
+    e.m = fuse_activations(written, true);
     e.plan = plan_model(e.m);
     e.path = comment_text(written->source_path, strlen(written->source_path));
     e.file = comment_text(base_name(written->source_path),

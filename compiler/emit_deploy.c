@@ -479,7 +479,7 @@ int deploy_load(const Model *m, const char *path, float **param, float **state,
 
 int emit_deploy(const Model *written, const char *ckpt, const char *c_path, const char *h_path) {
     Deploy d = {0};
-    d.m = fuse_activations(written);
+    d.m = fuse_activations(written, false);
     d.plan = plan_model(d.m);
     d.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     Inputs in = {.ckpt = ckpt, .h_name = base_name(h_path)};

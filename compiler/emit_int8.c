@@ -385,7 +385,7 @@ static int out_of_memory(void) {
 
 int emit_int8(const Model *written, const char *ckpt, const char *data_dir, long n_calib,
               const char *c_path, const char *h_path) {
-    const Model *fused = fuse_activations(written);
+    const Model *fused = fuse_activations(written, false);
     Inputs in = {.h_name = base_name(h_path)};
     in.file = comment_text(base_name(written->source_path), strlen(base_name(written->source_path)));
     float *param, *state;

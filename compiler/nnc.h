@@ -194,8 +194,10 @@ bool has_joins(const Model *m);
 
 /* A copy of m with every activation op folded into the dense/conv2d of
  * linear activation that produces its input, when nothing else reads that
- * value (one bias+activation pass per GEMM); value ids renumbered. */
-const Model *fuse_activations(const Model *m);
+ * value (one bias+activation pass per GEMM), and for the trainer's code
+ * (trainer) an elementwise one into a batchnorm likewise; value ids
+ * renumbered. */
+const Model *fuse_activations(const Model *m, bool trainer);
 
 /* Where a value lives in one schedule (the training step or inference) */
 typedef struct {
@@ -251,6 +253,8 @@ char *format_summary(const Model *m);
 /* Writes the trainer's C to c_path and its header to h_path (write_files);
  * returns 0, or -1 after a message. */
 int emit_model(const Model *m, const char *c_path, const char *h_path);
+/* Of a model as fuse_activations(written, false) gives it, so that the
+ * trainer and deployed code agree on a checkpoint */
 uint64_t model_fingerprint(const Model *m);
 /* s[0..n) made safe inside a C comment; arena-owned */
 const char *comment_text(const char *s, size_t n);

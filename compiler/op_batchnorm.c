@@ -16,9 +16,11 @@ static void lower_batchnorm(Ctx *c, Op *op, const Value *pos, const Value *opt) 
     set_out(c, op, op->in_shape);
 }
 
+/* The trainer's code may fuse an activation after it (OT_TRAINER_ACT):
+ * its derivative reads the output */
 static unsigned batchnorm_saves(const Op *op, ActKind act) {
-    (void)op, (void)act;
-    return SAVES_INPUT;
+    (void)op;
+    return SAVES_INPUT | (act != ACT_LINEAR ? SAVES_OUTPUT : 0);
 }
 
 static const char *batchnorm_weights(const Op *op) {
@@ -44,22 +46,25 @@ static void batchnorm_forward(Emit *e, const Op *op, const FwdArgs *a) {
     int L = op->index;
     if (a->train)
         emit_out(e,
-                 "    nn_batchnorm_train(%s, %s, state + S_L%d, %s, param + P_L%d_W, %s, %d, "
-                 "%s, %s);\n",
-                 a->y, a->fixed, L, a->x[0], L, c_rows(op->out), op->out.c,
-                 c_float(op->momentum), c_float(op->eps));
+                 "    nn_batchnorm_train(%s, %s, state + S_L%d, %s, param + P_L%d_W, %s, %s, %s, "
+                 "%d, %s, %s);\n",
+                 a->y, a->fixed, L, a->x[0], L, c_act(a->act), c_float(op->alpha),
+                 c_rows(op->out), op->out.c, c_float(op->momentum), c_float(op->eps));
     else
         emit_out(e,
-                 "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %d, %s);\n",
-                 a->y, a->x[0], L, L, c_rows(op->out), op->out.c, c_float(op->eps));
+                 "    nn_batchnorm_infer(%s, %s, state + S_L%d, param + P_L%d_W, %s, %s, %s, %d, "
+                 "%s);\n",
+                 a->y, a->x[0], L, L, c_act(a->act), c_float(op->alpha), c_rows(op->out),
+                 op->out.c, c_float(op->eps));
 }
 
 static void batchnorm_backward(Emit *e, const Op *op, const BwdArgs *a) {
     int L = op->index;
     emit_out(e,
-             "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, %s, param + P_L%d_W, %s, "
-             "%d);\n",
-             a->dx[0], L, a->dy, a->x[0], a->fixed, L, c_rows(op->out), op->out.c);
+             "    nn_batchnorm_backward(%s, grad + P_L%d_W, %s, %s, %s, %s, %s, %s, param + "
+             "P_L%d_W, %s, %d);\n",
+             a->dx[0], L, a->dy, a->act != ACT_LINEAR ? a->y : "NULL", c_act(a->act),
+             c_float(op->alpha), a->x[0], a->fixed, L, c_rows(op->out), op->out.c);
 }
 
 static const char batchnorm_kernel[] =
@@ -163,6 +168,7 @@ const OpType batchnorm_op = {
     .keras_class = "BatchNormalization",
     .rules = rules,
     .n_rules = 1,
+    .flags = OT_TRAINER_ACT,
     .lower = lower_batchnorm,
     .saves = batchnorm_saves,
     .init = batchnorm_init,

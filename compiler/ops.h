@@ -48,6 +48,8 @@ enum {
                             * others overwrite dx, and the emitter adds the result in */
     OT_INT8_KEEPS = 128,   /* int8: the output has in[0]'s scale and zero point (the pools:
                             * a maximum or a mean stays in its input's range) */
+    OT_TRAINER_ACT = 256,  /* takes an elementwise activation (not softmax) in its own pass in
+                            * the trainer's code (batchnorm); deployed code keeps it apart */
 };
 
 typedef struct Emit Emit; /* emit.c's state, for the hooks' emit_out */

@@ -49,7 +49,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-const Model *fuse_activations(const Model *m) {
+/* An activation op the producer of its input can apply in its own pass */
+static bool takes(const Op *prev, const Op *act, bool trainer) {
+    if (prev->act != ACT_LINEAR)
+        return false;
+    if (prev->type->flags & OT_TAKES_ACT)
+        return true;
+    return trainer && (prev->type->flags & OT_TRAINER_ACT) && act->act != ACT_SOFTMAX;
+}
+
+const Model *fuse_activations(const Model *m, bool trainer) {
     Model *fused = arena_alloc(sizeof *fused);
     *fused = *m;
     fused->ops = arena_alloc(sizeof(Op) * (size_t)(m->n_ops ? m->n_ops : 1));
@@ -63,8 +72,8 @@ const Model *fuse_activations(const Model *m) {
         const Op *op = &m->ops[i];
         int src = op->in[0];
         Op *prev = src > 0 ? &fused->ops[map[src] - 1] : NULL;
-        if ((op->type->flags & OT_ACTIVATION) && prev && (prev->type->flags & OT_TAKES_ACT) &&
-            prev->act == ACT_LINEAR && uses[src] == 1) {
+        if ((op->type->flags & OT_ACTIVATION) && prev && takes(prev, op, trainer) &&
+            uses[src] == 1) {
             prev->act = op->act;
             prev->alpha = op->alpha;
             map[i + 1] = map[src];

@@ -170,7 +170,7 @@ static void mem_line(Buf *b, const char *what, size_t floats, const char *why) {
 
 static void memory(Buf *b, const Model *m) {
     const Train *t = &m->train;
-    const Plan *w = plan_model(fuse_activations(m));
+    const Plan *w = plan_model(fuse_activations(m, true));
     /* The trainer (runtime/shard.h) runs a shard of the batch at a time
      * and keeps a second gradient, the running sum, when there are more */
     const int rows = nn_shard_rows((int)t->batch, m->n_state > 0);

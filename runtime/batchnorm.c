@@ -12,6 +12,7 @@
  * channels (simd.h); -ffp-contract is off, so every variant gives the same
  * bits.
  */
+#include <assert.h>
 #include <math.h>
 
 #include "nnrt.h"
@@ -30,9 +31,28 @@ typedef struct {
     const float *scale;   /* forward: gamma istd; backward: istd */
     const float *beta;    /* forward: beta; backward: unused */
     const float *dx_scale, *dbeta, *dgamma; /* backward's dx pass: gamma istd / R, sums */
+    float *dz;            /* backward: dy times act'(out), in place over dy */
+    const float *out;     /* backward: the layer's output, for act' */
     double (*sums)[2][BN_CHUNK];            /* [block][which][channel] */
+    nn_act act;           /* applied to the normalized values in the same pass */
+    float alpha;
     int R, C, c0, nc;
 } Chunk;
+
+/* The chunk's columns of rows [lo, hi) as the activation kernels take
+ * them: one run when the chunk is all the columns, else row by row */
+static void act_rows(const Chunk *k, float *y, const float *dy, const float *out, size_t lo,
+                     size_t hi) {
+    const size_t runs = k->nc == k->C ? 1 : hi - lo;
+    const int rows = k->nc == k->C ? (int)(hi - lo) : 1;
+    for (size_t i = 0; i < runs; i++) {
+        const size_t at = (lo + i) * (size_t)k->C + (size_t)k->c0;
+        if (dy)
+            nn_act_backward(y + at, dy + at, out + at, rows, k->nc, k->act, k->alpha);
+        else
+            nn_act_forward(y + at, y + at, rows, k->nc, k->act, k->alpha);
+    }
+}
 
 static int blocks_of(int R, int nc) {
     const size_t values = (size_t)R * nc, blocks = values / MIN_PER_BLOCK + 1;
@@ -105,17 +125,22 @@ static void normalize_part(void *ctx, int part, int parts) {
     nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
     normalize(chunk->y + chunk->c0, chunk->x + chunk->c0, chunk->mean, chunk->scale, chunk->beta,
               lo, hi, chunk->C, chunk->nc);
+    if (chunk->act != NN_LINEAR) /* while the block is in cache */
+        act_rows(chunk, chunk->y, NULL, NULL, lo, hi);
 }
 
 void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
-                        const float *gamma_beta, int R, int C, float momentum, float eps) {
+                        const float *gamma_beta, nn_act act, float alpha, int R, int C,
+                        float momentum, float eps) {
+    assert(act != NN_SOFTMAX); /* per row, never fused */
     const float *gamma = gamma_beta, *beta = gamma_beta + C;
     double sums[NN_MAX_BLOCKS][2][BN_CHUNK], total[2][BN_CHUNK];
     for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
         float mean[BN_CHUNK], scale[BN_CHUNK];
         Chunk chunk = {.y = y, .x = x, .mean = x + c0, .scale = scale, .beta = beta + c0,
-                       .sums = sums, .R = R, .C = C, .c0 = c0, .nc = nc};
+                       .sums = sums, .act = act, .alpha = alpha, .R = R, .C = C, .c0 = c0,
+                       .nc = nc};
         nn_parallel(moments_part, &chunk, blocks);
         add_blocks(total, sums, blocks, nc);
         for (int c = 0; c < nc; c++) {
@@ -138,7 +163,8 @@ void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
 }
 
 void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
-                        int R, int C, float eps) {
+                        nn_act act, float alpha, int R, int C, float eps) {
+    assert(act != NN_SOFTMAX); /* per row, never fused */
     const float *gamma = gamma_beta, *beta = gamma_beta + C;
     for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK;
@@ -146,7 +172,7 @@ void nn_batchnorm_infer(float *y, const float *x, const float *running, const fl
         for (int c = 0; c < nc; c++)
             scale[c] = gamma[c0 + c] / sqrtf(running[C + c0 + c] + eps);
         Chunk chunk = {.y = y, .x = x, .mean = running + c0, .scale = scale, .beta = beta + c0,
-                       .R = R, .C = C, .c0 = c0, .nc = nc};
+                       .act = act, .alpha = alpha, .R = R, .C = C, .c0 = c0, .nc = nc};
         nn_parallel(normalize_part, &chunk, blocks_of(R, nc));
     }
 }
@@ -204,6 +230,8 @@ static void grad_sums_part(void *ctx, int part, int parts) {
     const Chunk *chunk = ctx;
     size_t lo, hi;
     nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
+    if (chunk->act != NN_LINEAR) /* dy's block, in place, then its sums while it is in cache */
+        act_rows(chunk, chunk->dz, chunk->dz, chunk->out, lo, hi);
     grad_sums(chunk->sums[part][0], chunk->sums[part][1], chunk->dy + chunk->c0,
               chunk->x + chunk->c0, chunk->mean, chunk->scale, lo, hi, chunk->C, chunk->nc);
 }
@@ -217,15 +245,18 @@ static void input_grad_part(void *ctx, int part, int parts) {
                chunk->C, chunk->nc);
 }
 
-void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
-                           const float *save, const float *gamma_beta, int R, int C) {
+void nn_batchnorm_backward(float *dx, float *dgamma_beta, float *dy, const float *y, nn_act act,
+                           float alpha, const float *x, const float *save,
+                           const float *gamma_beta, int R, int C) {
+    assert(act != NN_SOFTMAX); /* per row, never fused */
     double sums[NN_MAX_BLOCKS][2][BN_CHUNK], total[2][BN_CHUNK];
     for (int c0 = 0; c0 < C; c0 += BN_CHUNK) {
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
         float dgamma[BN_CHUNK], dbeta[BN_CHUNK], dx_scale[BN_CHUNK];
         Chunk chunk = {.y = dx, .x = x, .dy = dy, .mean = save + c0, .scale = save + C + c0,
-                       .dx_scale = dx_scale, .dbeta = dbeta, .dgamma = dgamma, .sums = sums,
-                       .R = R, .C = C, .c0 = c0, .nc = nc};
+                       .dx_scale = dx_scale, .dbeta = dbeta, .dgamma = dgamma, .dz = dy,
+                       .out = y, .sums = sums, .act = act, .alpha = alpha, .R = R, .C = C,
+                       .c0 = c0, .nc = nc};
         nn_parallel(grad_sums_part, &chunk, blocks);
         add_blocks(total, sums, blocks, nc);
         for (int c = 0; c < nc; c++) {

@@ -189,12 +189,18 @@ void nn_avgpool_backward(float *dx, const float *dy, int B, int H, int W_, int C
  * unbiased variance for the running estimate).
  * gamma_beta(2C) = [gamma, beta]; y may not alias x. */
 void nn_batchnorm_train(float *y, float *save, float *running, const float *x,
-                        const float *gamma_beta, int R, int C, float momentum, float eps);
+                        const float *gamma_beta, nn_act act, float alpha, int R, int C,
+                        float momentum, float eps);
 void nn_batchnorm_infer(float *y, const float *x, const float *running, const float *gamma_beta,
-                        int R, int C, float eps);
-/* dx may be NULL */
-void nn_batchnorm_backward(float *dx, float *dgamma_beta, const float *dy, const float *x,
-                           const float *save, const float *gamma_beta, int R, int C);
+                        nn_act act, float alpha, int R, int C, float eps);
+/* y = act(the normalized x) in the same pass, act elementwise (not
+ * softmax), with the bits of nn_act_forward after it. Backward: dy is first
+ * multiplied in place by act'(.) computed from the layer's output y (with
+ * NN_LINEAR, y is not read and may be NULL), block by block; dx may be
+ * NULL. */
+void nn_batchnorm_backward(float *dx, float *dgamma_beta, float *dy, const float *y, nn_act act,
+                           float alpha, const float *x, const float *save,
+                           const float *gamma_beta, int R, int C);
 
 /* Values with several consumers or producers (skip connections, concat,
  * gap). A value that fans out receives one gradient per consumer: the

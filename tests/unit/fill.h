@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nnrt.h"
 
@@ -29,6 +30,11 @@ static inline void fill_uniform(float *v, size_t n, float lo, float hi, nn_rng *
 static inline void fill_nan(float *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         v[i] = NAN;
+}
+
+/* The same bits */
+static inline int same_floats(const float *a, const float *b, size_t n) {
+    return memcmp(a, b, n * sizeof *a) == 0;
 }
 
 #endif

@@ -261,7 +261,7 @@ static void test_batchnorm_forward(void **state) {
         }
         fill_nan(y, n);
         fill_nan(save, 2 * (size_t)C);
-        nn_batchnorm_train(y, save, running, x, gb, R, C, momentum, eps);
+        nn_batchnorm_train(y, save, running, x, gb, NN_LINEAR, 0.0f, R, C, momentum, eps);
         /* y: x - mean loses ~1e-5 of 100 in float, which 1/std then
          * amplifies over five-row batches */
         assert_true(close_to("batchnorm y", y, want, n, 1e-4));
@@ -277,7 +277,7 @@ static void test_batchnorm_forward(void **state) {
                     gb[c] * (x[(size_t)r * C + c] - running[c]) * istd + gb[C + c];
         }
         fill_nan(y, n);
-        nn_batchnorm_infer(y, x, running, gb, R, C, eps);
+        nn_batchnorm_infer(y, x, running, gb, NN_LINEAR, 0.0f, R, C, eps);
         assert_true(close_to("batchnorm infer", y, want, n, 1e-5));
 
         free(x), free(y), free(gb), free(save), free(running), free(old);
@@ -285,11 +285,58 @@ static void test_batchnorm_forward(void **state) {
     }
 }
 
+/* An activation fused into batchnorm's passes gives the bits of the
+ * activation run after it, forward (training and inference) and backward
+ * (its derivative, then batchnorm's gradient): the trainer fuses them, so
+ * a model's numbers do not change with the fusion. 130 channels cross the
+ * kernel's blocks of 128, so the activation runs row by row there. */
+static void test_batchnorm_fused_act(void **state) {
+    (void)state;
+    static const int shapes[][2] = {{64 * 28 * 28, 32}, {50, 130}};
+    static const nn_act acts[] = {NN_RELU, NN_LEAKY_RELU, NN_SIGMOID};
+    nn_rng rng = nn_rng_seed(41);
+    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++)
+        for (size_t a = 0; a < sizeof acts / sizeof *acts; a++) {
+            const int R = shapes[k][0], C = shapes[k][1];
+            const size_t n = (size_t)R * C, c2 = 2 * (size_t)C;
+            float *x = alloc_floats(n), *gb = alloc_floats(c2), *dy = alloc_floats(n);
+            float *run1 = alloc_floats(c2), *run2 = alloc_floats(c2);
+            float *s1 = alloc_floats(c2), *s2 = alloc_floats(c2), *z = alloc_floats(n);
+            float *y1 = alloc_floats(n), *y2 = alloc_floats(n), *d1 = alloc_floats(n);
+            float *d2 = alloc_floats(n), *dx1 = alloc_floats(n), *dx2 = alloc_floats(n);
+            float *g1 = alloc_floats(c2), *g2 = alloc_floats(c2);
+            fill_uniform(x, n, -2, 3, &rng);
+            fill_uniform(gb, c2, -1, 1.5f, &rng);
+            fill_uniform(dy, n, -1, 1, &rng);
+            nn_init_fill(run1, c2, 0.5f), nn_init_fill(run2, c2, 0.5f);
+
+            nn_batchnorm_train(y1, s1, run1, x, gb, acts[a], 0.1f, R, C, 0.9f, 1e-3f);
+            nn_batchnorm_train(z, s2, run2, x, gb, NN_LINEAR, 0.0f, R, C, 0.9f, 1e-3f);
+            nn_act_forward(y2, z, R, C, acts[a], 0.1f);
+            assert_true(same_floats(y1, y2, n));
+            assert_true(same_floats(s1, s2, c2) && same_floats(run1, run2, c2));
+
+            memcpy(d1, dy, n * sizeof *dy);
+            nn_batchnorm_backward(dx1, g1, d1, y1, acts[a], 0.1f, x, s1, gb, R, C);
+            nn_act_backward(d2, dy, y2, R, C, acts[a], 0.1f);
+            nn_batchnorm_backward(dx2, g2, d2, NULL, NN_LINEAR, 0.0f, x, s2, gb, R, C);
+            assert_true(same_floats(dx1, dx2, n) && same_floats(g1, g2, c2));
+
+            nn_batchnorm_infer(y1, x, run1, gb, acts[a], 0.1f, R, C, 1e-3f);
+            nn_batchnorm_infer(z, x, run2, gb, NN_LINEAR, 0.0f, R, C, 1e-3f);
+            nn_act_forward(y2, z, R, C, acts[a], 0.1f);
+            assert_true(same_floats(y1, y2, n));
+
+            free(x), free(gb), free(dy), free(run1), free(run2), free(s1), free(s2), free(z);
+            free(y1), free(y2), free(d1), free(d2), free(dx1), free(dx2), free(g1), free(g2);
+        }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv2d_forward),    cmocka_unit_test(test_maxpool_forward),
         cmocka_unit_test(test_maxpool_ties),      cmocka_unit_test(test_avgpool_forward),
-        cmocka_unit_test(test_batchnorm_forward),
+        cmocka_unit_test(test_batchnorm_forward), cmocka_unit_test(test_batchnorm_fused_act),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,10 +109,6 @@ static double value_error(const float *got, const double *want, size_t n) {
     return maxdiff / maxref;
 }
 
-static int same_floats(const float *a, const float *b, size_t n) {
-    return memcmp(a, b, n * sizeof *a) == 0;
-}
-
 /* --------------------------------------------------------------- dense */
 
 typedef struct {
@@ -674,22 +670,35 @@ static void test_avgpool(void **state) {
 
 typedef struct {
     int R, C;
+    nn_act act; /* fused into the passes */
     float *x, *gb, *y, *save, *running, *r;
 } BnCase;
 
 static double bn_loss(void *ctx) {
     BnCase *c = ctx;
-    nn_batchnorm_train(c->y, c->save, c->running, c->x, c->gb, c->R, c->C, 0.9f, 1e-3f);
+    nn_batchnorm_train(c->y, c->save, c->running, c->x, c->gb, c->act, 0.0f, c->R, c->C, 0.9f,
+                       1e-3f);
     return dot(c->y, c->r, (size_t)c->R * c->C);
+}
+
+/* The backward pass of bn_loss: dy, a copy of r, is taken in place */
+static void bn_backward(BnCase *c, float *dx, float *dgb) {
+    const size_t n = (size_t)c->R * c->C;
+    float *dy = alloc_floats(n);
+    memcpy(dy, c->r, n * sizeof *dy);
+    nn_batchnorm_backward(dx, dgb, dy, c->y, c->act, 0.0f, c->x, c->save, c->gb, c->R, c->C);
+    free(dy);
 }
 
 static void test_batchnorm(void **state) {
     (void)state;
-    /* C = 130 crosses the kernel's 128-channel blocks. */
+    /* C = 130 crosses the kernel's 128-channel blocks. Each shape also with
+     * a tanh fused in (smooth, so the differences need no care at a kink). */
     static const int shapes[][2] = {{12, 3}, {2 * 3 * 3, 4}, {6, 130}};
     nn_rng rng = nn_rng_seed(8);
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        BnCase c = {.R = shapes[k][0], .C = shapes[k][1]};
+    for (size_t k = 0; k < 2 * sizeof shapes / sizeof shapes[0]; k++) {
+        BnCase c = {.R = shapes[k / 2][0], .C = shapes[k / 2][1],
+                    .act = k % 2 ? NN_TANH : NN_LINEAR};
         const size_t n = (size_t)c.R * c.C, C = (size_t)c.C;
         c.x = alloc_floats(n), c.gb = alloc_floats(2 * C), c.y = alloc_floats(n);
         c.save = alloc_floats(2 * C), c.running = alloc_floats(2 * C), c.r = alloc_floats(n);
@@ -704,15 +713,15 @@ static void test_batchnorm(void **state) {
         bn_loss(&c);
         float *dx = alloc_floats(n), *dgb = alloc_floats(2 * C), *dgb2 = alloc_floats(2 * C);
         fill_nan(dx, n), fill_nan(dgb, 2 * C);
-        nn_batchnorm_backward(dx, dgb, c.r, c.x, c.save, c.gb, c.R, c.C);
-        char name[32], label[48];
-        LABEL(name, "batchnorm R%d C%d", c.R, c.C);
+        bn_backward(&c, dx, dgb);
+        char name[40], label[56];
+        LABEL(name, "batchnorm%s R%d C%d", c.act == NN_TANH ? "+tanh" : "", c.R, c.C);
         assert_grad(LABEL(label, "%s dx", name), bn_loss, &c, c.x, n, dx);
         assert_grad(LABEL(label, "%s dgamma", name), bn_loss, &c, c.gb, C, dgb);
         assert_grad(LABEL(label, "%s dbeta", name), bn_loss, &c, c.gb + C, C, dgb + C);
 
         bn_loss(&c); /* save as it was for the analytic pass */
-        nn_batchnorm_backward(NULL, dgb2, c.r, c.x, c.save, c.gb, c.R, c.C);
+        bn_backward(&c, NULL, dgb2);
         assert_true(same_floats(dgb, dgb2, 2 * C));
 
         free(c.x), free(c.gb), free(c.y), free(c.save), free(c.running), free(c.r);

@@ -268,13 +268,16 @@ static void test_pools(void **state) {
  * in double, the order of the additions would rarely show in a float
  * result, so dy's even rows are +1e20 and -1e20 in turn, its odd rows
  * small: a small value added while the sum is at 1e20 is lost, so which
- * ones survive depends on where the blocks start and end. */
+ * ones survive depends on where the blocks start and end. Each shape also
+ * with a leaky relu fused into the passes, its derivative taken in place
+ * over a copy of dy. */
 static void test_batchnorm(void **state) {
     (void)state;
     static const int shapes[][2] = {{64 * 14 * 14, 64}, {300, 200}};
     nn_rng r = nn_rng_seed(36);
-    for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
-        const int R = shapes[k][0], C = shapes[k][1];
+    for (size_t k = 0; k < 2 * sizeof shapes / sizeof *shapes; k++) {
+        const int R = shapes[k / 2][0], C = shapes[k / 2][1];
+        const nn_act act = k % 2 ? NN_LEAKY_RELU : NN_LINEAR;
         const size_t n = (size_t)R * C, c2 = 2 * (size_t)C;
         float *x = alloc_floats(n), *dy = alloc_floats(n), *gb = alloc_floats(c2);
         float *run0 = alloc_floats(c2);
@@ -289,14 +292,17 @@ static void test_batchnorm(void **state) {
         fill_uniform(run0, (size_t)C, -1, 1, &r);
         fill_uniform(run0 + C, (size_t)C, 0.5f, 2, &r);
         float *y[RUNS], *save[RUNS], *running[RUNS], *yi[RUNS], *dx[RUNS], *dgb[RUNS];
+        float *dyt[RUNS];
         for (int t = 0; t < RUNS; t++) {
             nn_set_threads(thread_counts[t]);
             y[t] = alloc_floats(n), save[t] = alloc_floats(c2), running[t] = alloc_floats(c2);
             yi[t] = alloc_floats(n), dx[t] = alloc_floats(n), dgb[t] = alloc_floats(c2);
+            dyt[t] = alloc_floats(n);
             memcpy(running[t], run0, c2 * sizeof *run0);
-            nn_batchnorm_train(y[t], save[t], running[t], x, gb, R, C, 0.99f, 1e-3f);
-            nn_batchnorm_infer(yi[t], x, running[t], gb, R, C, 1e-3f);
-            nn_batchnorm_backward(dx[t], dgb[t], dy, x, save[t], gb, R, C);
+            memcpy(dyt[t], dy, n * sizeof *dy);
+            nn_batchnorm_train(y[t], save[t], running[t], x, gb, act, 0.1f, R, C, 0.99f, 1e-3f);
+            nn_batchnorm_infer(yi[t], x, running[t], gb, act, 0.1f, R, C, 1e-3f);
+            nn_batchnorm_backward(dx[t], dgb[t], dyt[t], y[t], act, 0.1f, x, save[t], gb, R, C);
         }
         for (int t = 1; t < RUNS; t++) {
             same(y[0], y[t], n);
@@ -309,7 +315,8 @@ static void test_batchnorm(void **state) {
         nn_set_threads(1);
         free(x), free(dy), free(gb), free(run0);
         for (int t = 0; t < RUNS; t++)
-            free(y[t]), free(save[t]), free(running[t]), free(yi[t]), free(dx[t]), free(dgb[t]);
+            free(y[t]), free(save[t]), free(running[t]), free(yi[t]), free(dx[t]), free(dgb[t]),
+                free(dyt[t]);
     }
 }
 
