@@ -60,6 +60,7 @@ typedef struct {
     float alpha;
     int B, H, W_, C, K, S, pad, OC, OH, OW;
     int Hp, Wp;     /* the input as the windows see it: padded, and cut to what they reach */
+    int Wr;         /* pixels per row of the windowed input: Wp in a copy, W_ in x itself */
     int Hq, Wq;     /* room for dy and its frame of zeros, for the input gradient's tiles */
     int Z;          /* the frame: (K - 1) / S, the most dy rows a tap reaches before row 0 */
     size_t region;  /* floats of a thread's first scratch region */
@@ -102,7 +103,7 @@ size_t nn_conv2d_scratch(int C, int K, int S, int OC, int OH, int OW) {
  * lose to the sums' loads and stores between them. */
 #define BAND_FLOATS 10240
 static int band_rows(const Conv *c) {
-    const size_t xrow = (size_t)c->Wp * c->C, dyrow = (size_t)c->OW * c->OC;
+    const size_t xrow = (size_t)c->Wr * c->C, dyrow = (size_t)c->OW * c->OC;
     int r = 1;
     while (r < c->OH && ((size_t)r * c->S + c->K) * xrow + (size_t)(r + 1) * dyrow <= BAND_FLOATS)
         r++;
@@ -116,6 +117,12 @@ size_t nn_conv2d_partials(int C, int K, int OC) {
     return (NN_MAX_BLOCKS - 1) * ((size_t)OC * K * K * C + (size_t)OC);
 }
 
+/* No window reaches outside x (a 1x1 stride-2 layer, say): the tiles read
+ * x itself, its rows W_ apart, however few columns they reach */
+static int reads_x(const Conv *c) {
+    return c->pad == 0 && c->Hp <= c->H && c->Wp <= c->W_;
+}
+
 static void setup(Conv *c) {
     const size_t kkc = (size_t)c->K * c->K * c->C;
     c->Hp = (c->OH - 1) * c->S + c->K;
@@ -123,6 +130,7 @@ static void setup(Conv *c) {
     c->Hq = c->OH + 2 * (c->K - 1);
     c->Wq = c->OW + 2 * (c->K - 1);
     c->Z = (c->K - 1) / c->S;
+    c->Wr = reads_x(c) ? c->W_ : c->Wp;
     c->scratch = nn_conv2d_scratch(c->C, c->K, c->S, c->OC, c->OH, c->OW);
     c->region = c->scratch - (size_t)c->OC * kkc;
     c->tiles = 0;
@@ -145,10 +153,10 @@ static void setup(Conv *c) {
     }
 }
 
-/* One image as the windows see it, (Hp, Wp, C): x itself when no window
+/* One image as the windows see it, (Hp, Wr, C): x itself when no window
  * reaches outside it, else a copy into buf with zeros around it */
 static const float *windowed(const Conv *c, const float *x, float *buf) {
-    if (c->pad == 0 && c->Hp <= c->H && c->Wp == c->W_)
+    if (reads_x(c))
         return x;
     memset(buf, 0, (size_t)c->Hp * c->Wp * c->C * sizeof *buf);
     for (int h = 0; h < c->H && h + c->pad < c->Hp; h++) {

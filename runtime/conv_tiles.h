@@ -38,7 +38,7 @@ TILE void TILES(forward_tile)(float *y, const float *base, const float *Wb, cons
             acc[p][v] = VZERO();
     for (int kh = 0; kh < c->K; kh++)
         for (int kw = 0; kw < c->K; kw++) {
-            const float *x0 = base + ((size_t)kh * c->Wp + kw) * C;
+            const float *x0 = base + ((size_t)kh * c->Wr + kw) * C;
             const float *w0 = Wb + (size_t)(kh * c->K + kw) * C * WS;
             for (int ci = 0; ci < C; ci++) {
                 V wv[NVMAX];
@@ -81,7 +81,7 @@ TILE_TARGET static void TILES(tiles_forward)(float *y, const float *xs, const fl
         const int nv = vectors_for(OC - oc0, LANES, NVMAX), most = MAXP / nv;
         const float *Wb = Wp + (size_t)oc0 * KKC;
         for (int oh = oh0; oh < oh1; oh++) {
-            const float *row = xs + (size_t)oh * c->S * c->Wp * c->C;
+            const float *row = xs + (size_t)oh * c->S * c->Wr * c->C;
             float *yr = y + (size_t)(oh - oh0) * c->OW * OC;
             for (int t = 0; t < tile_count(c->OW, most); t++) {
                 const int ow = tile_start(c->OW, most, t);
@@ -202,7 +202,7 @@ TILE void TILES(weight_tile)(float *dW, float *T, const float *xs, const float *
         for (int v = 0; v < NV; v++)
             acc[o][v] = oh0 == 0 ? VZERO() : VLOAD(T + at + (size_t)o * KKC + LANES * v);
     for (int oh = oh0; oh < oh1; oh++) {
-        const float *xr = xs + ((size_t)(oh * c->S + kh) * c->Wp + kw) * C + c0;
+        const float *xr = xs + ((size_t)(oh * c->S + kh) * c->Wr + kw) * C + c0;
         const float *dr = dy + (size_t)oh * c->OW * OC + oc0;
         for (int ow = 0; ow < c->OW; ow++) {
             V xv[NVMAX];
@@ -290,7 +290,7 @@ TILE void TILES(field_tile)(float *dWt, const float *xs, const float *dy, const 
             acc[k][v] = VZERO();
     }
     for (int oh = 0; oh < c->OH; oh++) {
-        const float *xr = xs + (size_t)oh * c->S * c->Wp * c->C;
+        const float *xr = xs + (size_t)oh * c->S * c->Wr * c->C;
         const float *dr = dy + (size_t)oh * c->OW * OC + oc0;
         for (int ow = 0; ow < c->OW; ow++) {
             V g[NVMAX];
@@ -326,7 +326,7 @@ TILE_TARGET static void TILES(tiles_field)(float *dWt, const float *xs, const fl
     for (int kh = 0; kh < c->K; kh++)
         for (int kw = 0; kw < c->K; kw++)
             for (int ci = 0; ci < c->C; ci++)
-                off[KKC++] = (kh * c->Wp + kw) * c->C + ci;
+                off[KKC++] = (kh * c->Wr + kw) * c->C + ci;
     for (int oc0 = 0; oc0 < c->OC;) {
         const int nv = vectors_for(c->OC - oc0, LANES, NVMAX), tb = FIELD_TB(nv);
         int t0 = 0;

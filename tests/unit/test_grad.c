@@ -533,6 +533,7 @@ static void test_conv2d(void **state) {
         {1, 6, 8, 32, 3, 2, 1, 16},  /* stride 2, pad 0 on top and left (the resnet's block 3) */
         {1, 6, 6, 16, 1, 2, 0, 16},  /* 1x1 stride 2: the projection shortcut; odd rows get 0 */
         {1, 8, 7, 16, 3, 2, 0, 16},  /* valid, stride 2: the last row reaches no window */
+        {1, 8, 8, 16, 3, 2, 0, 16},  /* and the last column: the tiles read x, rows W apart */
         {1, 7, 7, 16, 2, 3, 0, 16},  /* K < S: pixels between the windows get 0 */
         {2, 4, 4, 32, 3, 1, 0, 32},  /* valid, two images */
         {1, 5, 28, 1, 3, 1, 1, 32},  /* a first layer: the small-field weight tile */
