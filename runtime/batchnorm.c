@@ -41,16 +41,17 @@ typedef struct {
 
 /* The chunk's columns of rows [lo, hi) as the activation kernels take
  * them: one run when the chunk is all the columns, else row by row */
-static void act_rows(const Chunk *k, float *y, const float *dy, const float *out, size_t lo,
+static void act_rows(const Chunk *chunk, float *y, const float *dy, const float *out, size_t lo,
                      size_t hi) {
-    const size_t runs = k->nc == k->C ? 1 : hi - lo;
-    const int rows = k->nc == k->C ? (int)(hi - lo) : 1;
+    const int whole = chunk->nc == chunk->C, nc = chunk->nc;
+    const size_t runs = whole ? 1 : hi - lo;
+    const int rows = whole ? (int)(hi - lo) : 1;
     for (size_t i = 0; i < runs; i++) {
-        const size_t at = (lo + i) * (size_t)k->C + (size_t)k->c0;
+        const size_t at = (lo + i) * (size_t)chunk->C + (size_t)chunk->c0;
         if (dy)
-            nn_act_backward(y + at, dy + at, out + at, rows, k->nc, k->act, k->alpha);
+            nn_act_backward(y + at, dy + at, out + at, rows, nc, chunk->act, chunk->alpha);
         else
-            nn_act_forward(y + at, y + at, rows, k->nc, k->act, k->alpha);
+            nn_act_forward(y + at, y + at, rows, nc, chunk->act, chunk->alpha);
     }
 }
 
