@@ -26,12 +26,12 @@
 
 typedef struct {
     float *y;             /* the pass's output: y in the forward pass, dx in backward */
-    const float *x, *dy;  /* dy: backward only */
+    const float *x;
+    float *dy;            /* backward only: times act'(out) in place, block by block */
     const float *mean;    /* the chunk's (the first row's values while summing forward) */
     const float *scale;   /* forward: gamma istd; backward: istd */
     const float *beta;    /* forward: beta; backward: unused */
     const float *dx_scale, *dbeta, *dgamma; /* backward's dx pass: gamma istd / R, sums */
-    float *dz;            /* backward: dy times act'(out), in place over dy */
     const float *out;     /* backward: the layer's output, for act' */
     double (*sums)[2][BN_CHUNK];            /* [block][which][channel] */
     nn_act act;           /* applied to the normalized values in the same pass */
@@ -232,7 +232,7 @@ static void grad_sums_part(void *ctx, int part, int parts) {
     size_t lo, hi;
     nn_part((size_t)chunk->R, part, parts, 1, &lo, &hi);
     if (chunk->act != NN_LINEAR) /* dy's block, in place, then its sums while it is in cache */
-        act_rows(chunk, chunk->dz, chunk->dz, chunk->out, lo, hi);
+        act_rows(chunk, chunk->dy, chunk->dy, chunk->out, lo, hi);
     grad_sums(chunk->sums[part][0], chunk->sums[part][1], chunk->dy + chunk->c0,
               chunk->x + chunk->c0, chunk->mean, chunk->scale, lo, hi, chunk->C, chunk->nc);
 }
@@ -255,7 +255,7 @@ void nn_batchnorm_backward(float *dx, float *dgamma_beta, float *dy, const float
         const int nc = C - c0 < BN_CHUNK ? C - c0 : BN_CHUNK, blocks = blocks_of(R, nc);
         float dgamma[BN_CHUNK], dbeta[BN_CHUNK], dx_scale[BN_CHUNK];
         Chunk chunk = {.y = dx, .x = x, .dy = dy, .mean = save + c0, .scale = save + C + c0,
-                       .dx_scale = dx_scale, .dbeta = dbeta, .dgamma = dgamma, .dz = dy,
+                       .dx_scale = dx_scale, .dbeta = dbeta, .dgamma = dgamma,
                        .out = y, .sums = sums, .act = act, .alpha = alpha, .R = R, .C = C,
                        .c0 = c0, .nc = nc};
         nn_parallel(grad_sums_part, &chunk, blocks);

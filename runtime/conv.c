@@ -99,10 +99,11 @@ size_t nn_conv2d_scratch(int C, int K, int S, int OC, int OH, int OW) {
  * rows of x and dy read by every tile of the band, so that they stay in
  * L1 rather than stream from L2 once per tile. A band holds as many rows
  * as keep those within BAND_FLOATS, x's rows counted whole though a tile
- * reads one block of their channels: measured on Zen 3 (32 KiB L1) at batch 64, a 28x28x32
- * layer's weight gradient 13.8-15.1 ms in bands of 4 rows against
- * 15.9-17.4 in one, 8.2-8.4 against 8.9-9.1 at stride 2; smaller bands
- * lose to the sums' loads and stores between them. */
+ * reads one block of their channels. Measured on Zen 3 (32 KiB L1) at
+ * batch 64, one core, runs alternated on a noisy host: a 28x28x32 layer's
+ * weight gradient 13.8-15.6 ms in bands of 4 rows against 15.9-19.6 in
+ * one, 8.2-8.4 against 8.9-9.1 at stride 2; bands of 1 or 2 rows lose to
+ * the sums' loads and stores between them. */
 #define BAND_FLOATS 10240
 static int band_rows(const Conv *c) {
     const size_t xrow = (size_t)c->Wr * c->C, dyrow = (size_t)c->OW * c->OC;

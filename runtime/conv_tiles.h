@@ -242,36 +242,38 @@ TILE void TILES(weight_tiles)(float *dW, float *T, const float *xs, const float 
 }
 #undef WEIGHT_TILE
 
+/* Output rows [oh0, oh1) of this image's share of dW, every tile: the
+ * output channels in blocks of near-equal size (tile_start), as many as
+ * the accumulators allow, so that no block runs on too few FMA chains */
+TILE void TILES(weights_band)(float *dW, float *T, const float *xs, const float *dy,
+                              const Conv *c, int oh0, int oh1) {
+    const int C = c->C, OC = c->OC;
+    for (int kh = 0; kh < c->K; kh++)
+        for (int kw = 0; kw < c->K; kw++)
+            for (int c0 = 0; c0 < C;) {
+                const int nv = vectors_for(C - c0, LANES, NVMAX), most = WACC / nv;
+                for (int t = 0; t < tile_count(OC, most); t++) {
+                    const int oc0 = tile_start(OC, most, t);
+                    const int ob = tile_start(OC, most, t + 1) - oc0;
+                    if (NVMAX >= 4 && nv == 4)
+                        TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 4, oc0, c0, oh0, oh1);
+                    else if (nv == 2)
+                        TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 2, oc0, c0, oh0, oh1);
+                    else
+                        TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 1, oc0, c0, oh0, oh1);
+                }
+                c0 += LANES * nv;
+            }
+}
+
 /* dW += this image's share, from its windowed input xs, c->band output
  * rows at a time, so that the rows of x and dy every tile of a band reads
- * stay in L1 (T: the sums between bands). The output channels go in
- * blocks of near-equal size (tile_start), as many as the accumulators
- * allow, so that no block runs on too few FMA chains. */
+ * stay in L1 (T: the sums between bands) */
 TILE_TARGET static void TILES(tiles_weights)(float *dW, float *T, const float *xs,
                                              const float *dy, const Conv *c) {
-    const int C = c->C, OC = c->OC;
-    for (int oh0 = 0; oh0 < c->OH; oh0 += c->band) {
-        const int oh1 = oh0 + c->band < c->OH ? oh0 + c->band : c->OH;
-        for (int kh = 0; kh < c->K; kh++)
-            for (int kw = 0; kw < c->K; kw++)
-                for (int c0 = 0; c0 < C;) {
-                    const int nv = vectors_for(C - c0, LANES, NVMAX), most = WACC / nv;
-                    for (int t = 0; t < tile_count(OC, most); t++) {
-                        const int oc0 = tile_start(OC, most, t);
-                        const int ob = tile_start(OC, most, t + 1) - oc0;
-                        if (NVMAX >= 4 && nv == 4)
-                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 4, oc0, c0, oh0,
-                                                oh1);
-                        else if (nv == 2)
-                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 2, oc0, c0, oh0,
-                                                oh1);
-                        else
-                            TILES(weight_tiles)(dW, T, xs, dy, c, kh, kw, ob, 1, oc0, c0, oh0,
-                                                oh1);
-                    }
-                    c0 += LANES * nv;
-                }
-    }
+    for (int oh0 = 0; oh0 < c->OH; oh0 += c->band)
+        TILES(weights_band)(dW, T, xs, dy, c, oh0,
+                            oh0 + c->band < c->OH ? oh0 + c->band : c->OH);
 }
 
 /* dWt(TB taps from t0, LANES NV channels from oc0) += the sum over the

@@ -152,7 +152,8 @@ float nn_mse_targets(float *dout, const float *out, const float *targets, int B,
  * whatever the output size implies). col is scratch of
  * nn_threads() * nn_conv2d_scratch(C, K, S, OC, OH, OW) floats, that is per
  * thread the largest of OH*OW*K*K*C (one image's im2col columns),
- * ((OH-1)S+K)((OW-1)S+K)C (a padded image) and (OH+2K-2)(OW+2K-2)OC (a
+ * ((OH-1)S+K)((OW-1)S+K)C + OC*K*K*C (a padded image and the weight
+ * gradient's sums between bands of rows) and (OH+2K-2)(OW+2K-2)OC (a
  * padded dy), plus OC*K*K*C (a transposed W or dW); nnc emits the same
  * formula. Backward: the weight and bias gradients are summed over at most
  * NN_MAX_BLOCKS fixed shards of the batch, in shard order, the partial
